@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+# Two commands matter: `make demo` and `make test`. Both set everything up themselves.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.arco-runtime
+DEV_STAMP := $(VENV)/.arco-dev
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev dot demo test lint format typecheck pytest nbval docs bench lab clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(RUNTIME_STAMP)
+
+install: $(RUNTIME_STAMP)  ## create .venv and install Arco
+install-dev: $(DEV_STAMP)  ## create .venv and install Arco with every extra and dev tool
+
+dot:  ## make sure graphviz's `dot` program is installed
+	@sh scripts/ensure-dot.sh
+
+demo: install  ## run the demo against ./.arco
+	@sh scripts/ensure-dot.sh --optional
+	$(BIN)/python examples/core_store_demo.py
+
+test: install-dev  ## everything CI checks: lint, types, tests with coverage, notebooks, docs
+	@sh scripts/ensure-dot.sh
+	$(MAKE) --no-print-directory lint typecheck pytest nbval docs
+
+lint: install-dev  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install-dev  ## mypy --strict on arco_nb
+	$(BIN)/mypy --strict arco_nb
+
+pytest: install-dev  ## the test suite, with coverage gated at 85%
+	$(BIN)/pytest --cov=arco_nb --cov-report=term --cov-fail-under=85 tests
+
+nbval: install-dev  ## execute notebooks/ and compare their stored outputs
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  $(BIN)/pytest -p no:cov --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg; \
+	else echo "nbval: no notebooks yet"; fi
+
+docs: install-dev  ## build the documentation (warnings fail)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+bench: install-dev  ## run the benchmarks in benches/
+	$(BIN)/pytest benches -o python_files='bench_*.py' --benchmark-only \
+	  --benchmark-columns=min,median,mean,max,rounds --benchmark-sort=name
+
+lab: install-dev  ## JupyterLab on notebooks/
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+clean:  ## remove build products (keeps .venv and ./.arco)
+	rm -rf docs/_build build dist .coverage .coverage.* htmlcov .mypy_cache .ruff_cache
