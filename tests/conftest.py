@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Fixtures shared by every test layer: storage roots on memory://, local disk and moto S3."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    """A running moto S3 server and the options that reach it."""
+
+    endpoint_url: str
+    bucket: str
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    def url(self, *parts: str) -> str:
+        return "/".join((f"s3://{self.bucket}", *parts))
+
+
+def _s3_options(endpoint_url: str) -> dict[str, Any]:
+    return {
+        "key": "testing",
+        "secret": "testing",
+        "endpoint_url": endpoint_url,
+        "client_kwargs": {"region_name": "us-east-1"},
+    }
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """Start a moto S3 server on 127.0.0.1 (free port) and create a bucket on it."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "s3_server.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port_line = proc.stdout.readline().strip()
+        if not port_line.isdigit():
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            raise RuntimeError(f"moto server did not start: {err[-2000:]}")
+        endpoint_url = f"http://127.0.0.1:{port_line}"
+        options = _s3_options(endpoint_url)
+        import boto3
+
+        bucket = "arco-test"
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        ).create_bucket(Bucket=bucket)
+        yield S3Endpoint(endpoint_url, bucket, options)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+
+
+@pytest.fixture
+def memory_root() -> str:
+    """A fresh memory:// root (memory stores are process-global, so each test gets its own)."""
+    return f"memory://arco-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def local_root(tmp_path: Path) -> str:
+    return str(tmp_path / "root")
+
+
+@pytest.fixture
+def s3_root(s3_endpoint: S3Endpoint) -> str:
+    return s3_endpoint.url(f"run-{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
+def _no_arco_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never inherit a developer's ARCO_* settings."""
+    for name in list(os.environ):
+        if name.startswith("ARCO_"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""The store suite on each backend, plus what only one backend can show."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arco_nb import AlreadyExists, ConfigError, ObjectStore, StorageError
+from arco_nb.core.tenancy import _TEMP_MARK
+from tests.conftest import S3Endpoint
+from tests.core.store_suite import ObjectStoreSuite
+
+
+class TestMemoryStore(ObjectStoreSuite):
+    @pytest.fixture
+    def root(self, memory_root: str) -> str:
+        return memory_root
+
+
+class TestLocalStore(ObjectStoreSuite):
+    @pytest.fixture
+    def root(self, local_root: str) -> str:
+        return local_root
+
+
+@pytest.mark.s3
+class TestS3Store(ObjectStoreSuite):
+    @pytest.fixture
+    def root(self, s3_root: str) -> str:
+        return s3_root
+
+    @pytest.fixture
+    def options(self, s3_endpoint: S3Endpoint) -> dict[str, Any]:
+        return dict(s3_endpoint.storage_options)
+
+
+# -- local disk ---------------------------------------------------------------------------------
+def _race(root: str, key: str, barrier: Any, i: int, results: Any) -> None:
+    store = ObjectStore(root)
+    barrier.wait()
+    try:
+        store.put_if_absent(key, f"process-{i}".encode())
+        results.put((i, "won"))
+    except AlreadyExists:
+        results.put((i, "lost"))
+
+
+def test_local_processes_race_and_exactly_one_wins(local_root: str) -> None:
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(6), ctx.Queue()
+    procs = [
+        ctx.Process(target=_race, args=(local_root, "_log/1.json", barrier, i, results))
+        for i in range(6)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = dict(results.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert sorted(outcomes.values()) == ["lost"] * 5 + ["won"]
+    winner = next(i for i, o in outcomes.items() if o == "won")
+    assert ObjectStore(local_root).read("_log/1.json") == f"process-{winner}".encode()
+
+
+def test_local_leftover_temp_files_are_invisible(local_root: str) -> None:
+    store = ObjectStore(local_root)
+    store.write("events/e1.json", b"{}")
+    # What a writer killed between write and rename leaves behind.
+    Path(local_root, "events", f"{_TEMP_MARK}deadbeef").write_bytes(b"{partial")
+    assert store.list() == ["events/e1.json"]
+    assert store.list("events") == ["events/e1.json"]
+
+
+def test_local_writes_leave_no_temp_files(local_root: str) -> None:
+    store = ObjectStore(local_root)
+    store.write("a", b"1")
+    store.put_if_absent("b", b"2")
+    with pytest.raises(AlreadyExists):
+        store.put_if_absent("b", b"3")
+    with store.open("c", "wb") as f:
+        f.write(b"3")
+    assert sorted(os.listdir(local_root)) == ["a", "b", "c"]
+
+
+def test_local_root_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "not-a-dir"
+    target.write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        ObjectStore(str(target))
+
+
+def test_local_directory_where_an_object_belongs(local_root: str) -> None:
+    store = ObjectStore(local_root)
+    store.write("dir/inner", b"1")
+    with pytest.raises(StorageError) as info:
+        store.read("dir")
+    assert info.value.key == "dir"
+    with pytest.raises(StorageError, match="collide"):
+        store.write("dir", b"x")
+    with pytest.raises(StorageError, match="collide"):
+        store.write("dir/inner/deeper", b"x")
+
+
+def test_local_permission_denied_is_a_storage_error(local_root: str) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root ignores file permissions")
+    store = ObjectStore(local_root)  # pragma: no cover - runs for non-root developers
+    store.write("locked/a", b"1")
+    os.chmod(Path(local_root, "locked"), 0o500)
+    try:
+        with pytest.raises(StorageError, match="Permission denied"):
+            store.write("locked/b", b"2")
+    finally:
+        os.chmod(Path(local_root, "locked"), 0o700)
+
+
+def test_file_url_and_plain_path_are_the_same_store(local_root: str) -> None:
+    ObjectStore(local_root).write("k", b"v")
+    assert ObjectStore(f"file://{local_root}").read("k") == b"v"
+
+
+# -- configuration ------------------------------------------------------------------------------
+def test_unsupported_protocol_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="Supported protocols"):
+        ObjectStore("ftp://example.invalid/x")
+
+
+def test_unknown_protocol_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="Cannot open"):
+        ObjectStore("nosuchproto://x")
+
+
+def test_bad_open_mode(memory_root: str) -> None:
+    with pytest.raises(ConfigError, match="Unsupported mode"):
+        ObjectStore(memory_root).open("k", "ab")  # type: ignore[arg-type]
+
+
+def test_repr_hides_secrets() -> None:
+    store = ObjectStore("memory://r", storage_options={"secret": "hunter2", "anon": False})
+    assert "hunter2" not in repr(store)
+    assert "anon" in repr(store)
+    assert store.protocol == "memory"
+    assert store.storage_options == {"secret": "hunter2", "anon": False}
+
+
+# -- S3 -----------------------------------------------------------------------------------------
+@pytest.mark.s3
+def test_s3_missing_bucket_is_a_storage_error(s3_endpoint: S3Endpoint) -> None:
+    store = ObjectStore("s3://no-such-bucket/x", storage_options=s3_endpoint.storage_options)
+    with pytest.raises(StorageError) as info:
+        store.write("k", b"v")
+    assert info.value.key == "k"
+    assert "no-such-bucket" in str(info.value)
+
+
+@pytest.mark.s3
+def test_s3_unreachable_endpoint_is_a_storage_error() -> None:
+    options = {
+        "key": "x",
+        "secret": "y",
+        "endpoint_url": "http://127.0.0.1:9",  # discard port: nothing listens
+        "config_kwargs": {"connect_timeout": 1, "retries": {"max_attempts": 1}},
+        "skip_instance_cache": True,
+    }
+    store = ObjectStore("s3://bucket/x", storage_options=options)
+    with pytest.raises(StorageError, match="Check the root URL"):
+        store.read("k")
+
+
+@pytest.mark.s3
+def test_s3_large_streamed_write_is_published_whole(s3_root: str, s3_endpoint: S3Endpoint) -> None:
+    store = ObjectStore(s3_root, storage_options=s3_endpoint.storage_options)
+    chunk = os.urandom(1 << 20)
+    with store.open("data/big.parquet", "wb") as f:
+        for _ in range(12):
+            f.write(chunk)
+    assert store.read("data/big.parquet") == chunk * 12
