@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Arco: a notebook-first data catalog and asset orchestrator.
+
+The public API is exactly what ``__all__`` lists; everything else lives in private modules and may
+change. ``import arco`` gives the same names.
+"""
+
+from __future__ import annotations
+
+from arco_nb._extension import load_ipython_extension, unload_ipython_extension
+from arco_nb._version import __version__
+from arco_nb.core.errors import (
+    AlreadyExists,
+    ArcoError,
+    AssetNotFound,
+    CatalogError,
+    CommitConflict,
+    ConfigError,
+    CorruptObject,
+    CycleError,
+    InvalidName,
+    InvalidTransition,
+    NamespaceNotFound,
+    ObjectNotFound,
+    SelectionError,
+    StorageError,
+    TableNotFound,
+    TenantViolation,
+)
+from arco_nb.core.storage import ObjectStore
+from arco_nb.core.tenancy import TenantScope
+
+__all__ = [
+    "AlreadyExists",
+    "ArcoError",
+    "AssetNotFound",
+    "CatalogError",
+    "CommitConflict",
+    "ConfigError",
+    "CorruptObject",
+    "CycleError",
+    "InvalidName",
+    "InvalidTransition",
+    "NamespaceNotFound",
+    "ObjectNotFound",
+    "ObjectStore",
+    "SelectionError",
+    "StorageError",
+    "TableNotFound",
+    "TenantScope",
+    "TenantViolation",
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+
+# Present the public names as members of the package, not of the private modules they live in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("arco_nb."):
+        _obj.__module__ = "arco_nb"
+del _name, _obj
