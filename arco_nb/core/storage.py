@@ -201,7 +201,8 @@ class _MemoryBackend(_Backend):
 
     def put_if_absent(self, path: str, data: bytes) -> None:
         with _MEMORY_LOCK:
-            if self.fs.exists(path):
+            # A dict lookup: fs.exists() would also scan every key for pseudo-directories.
+            if path in self.fs.store:
                 raise FileExistsError(path)
             self.fs.pipe_file(path, data)
 
