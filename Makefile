@@ -15,7 +15,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@sh scripts/make-venv.sh $(PYTHON) $(VENV)
 	$(PIP) install --upgrade pip
 
 $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
