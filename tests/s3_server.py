@@ -12,6 +12,8 @@ emulator the semantics of the real service; connections still stay open (HTTP/1.
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -26,6 +28,7 @@ from werkzeug.serving import make_server
 
 
 def main() -> None:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 

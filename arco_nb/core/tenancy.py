@@ -66,6 +66,9 @@ def check_id(value: object, *, kind: str) -> str:
 def _problem(key: str) -> str | None:
     if not key:
         return "the key is empty"
+    for char in key:
+        if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"}:
+            return "control characters and lone surrogates are not allowed"
     if len(key.encode("utf-8")) > _MAX_KEY_BYTES:
         return f"the key is longer than {_MAX_KEY_BYTES} bytes"
     if "\\" in key:
@@ -74,11 +77,10 @@ def _problem(key: str) -> str | None:
         return "absolute paths are not allowed"
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", key):
         return "URLs and drive letters are not allowed"
+    if "::" in key:
+        return "'::' chains URLs in fsspec and is not allowed"
     if any(c in _GLOB for c in key):
         return "glob characters * ? [ ] are not allowed"
-    for char in key:
-        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
-            return "control characters are not allowed"
     for segment in key.split("/"):
         if segment == "":
             return "empty path segments are not allowed"
@@ -127,8 +129,9 @@ def _normalise_root(root: str) -> str:
     if "://" in root:
         scheme = root.split("://", 1)[0]
         if scheme == "file":
-            return "file://" + os.path.abspath(root[len("file://") :])
-        return root.rstrip("/")
+            return "file://" + os.path.abspath(root[len("file://") :] or "/")
+        path = root.split("://", 1)[1].rstrip("/")
+        return f"{scheme}://{path}"
     # Local paths are pinned at construction so a later chdir cannot move the workspace.
     return os.path.abspath(os.path.expanduser(root))
 

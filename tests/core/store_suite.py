@@ -7,6 +7,7 @@ A backend's test class subclasses :class:`ObjectStoreSuite` and provides two fix
 
 from __future__ import annotations
 
+import gc
 import pickle
 import threading
 import time
@@ -16,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from arco_nb import AlreadyExists, ObjectNotFound, ObjectStore, TenantScope, TenantViolation
+from arco_nb import (
+    AlreadyExists,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+    TenantScope,
+    TenantViolation,
+)
 
 TRAVERSAL_KEYS = [
     "../escape",
@@ -44,6 +52,9 @@ TRAVERSAL_KEYS = [
     "a/*",
     "a/[ab]",
     "a/.arco-tmp-1234",
+    "..::",
+    "a::memory://elsewhere",
+    "a/\ud800",
 ]
 
 
@@ -289,6 +300,51 @@ class ObjectStoreSuite:
         with pytest.raises(AlreadyExists), store.open("x", "xb") as f:
             f.write(b"two")
         assert store.read("x") == b"one"
+
+    def test_unclosed_writer_publishes_nothing(self, store: ObjectStore) -> None:
+        f = store.open("forgotten", "wb")
+        f.write(b"half")
+        del f
+        gc.collect()
+        assert not store.exists("forgotten")
+
+    def test_failed_write_publishes_nothing(self, store: ObjectStore) -> None:
+        f = store.open("typed", "wb")
+        f.write(b"ok")
+        with pytest.raises(TypeError):
+            f.write("not bytes")  # type: ignore[arg-type]
+        f.close()
+        assert not store.exists("typed")
+
+    def test_data_must_be_bytes_like(self, store: ObjectStore) -> None:
+        store.write("b", bytearray(b"ba"))
+        store.put_if_absent("m", memoryview(b"mv"))
+        assert (store.read("b"), store.read("m")) == (b"ba", b"mv")
+        with pytest.raises(TypeError, match="bytes-like"):
+            store.write("i", 5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="bytes-like"):
+            store.put_if_absent("n", None)  # type: ignore[arg-type]
+        assert store.list() == ["b", "m"]
+
+    def test_object_and_prefix_of_the_same_name(self, store: ObjectStore) -> None:
+        store.write("a/b", b"1")
+        assert store.list("a") == ["a/b"]
+        assert store.list("/") == ["a/b"], "'/' means the whole store"
+
+    def test_writing_below_an_object_is_a_collision_not_already_exists(
+        self, store: ObjectStore
+    ) -> None:
+        store.write("c", b"object")
+        if store.protocol == "s3":  # flat keys: "c" and "c/d" are unrelated objects
+            store.write("c/d", b"x")
+            store.put_if_absent("c/e", b"x")
+            assert store.list() == ["c", "c/d", "c/e"]
+            return
+        for call in (lambda: store.write("c/d", b"x"), lambda: store.put_if_absent("c/e", b"x")):
+            with pytest.raises(StorageError) as info:
+                call()
+            assert not isinstance(info.value, AlreadyExists)
+        assert store.list() == ["c"]
 
     def test_abort_discards(self, store: ObjectStore) -> None:
         f = store.open("aborted", "wb")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from arco_nb import AlreadyExists, ConfigError, ObjectStore, StorageError
+from arco_nb import AlreadyExists, ConfigError, ObjectStore, StorageError, TenantViolation
 from arco_nb.core.tenancy import _TEMP_MARK
 from tests.conftest import S3Endpoint
 from tests.core.store_suite import ObjectStoreSuite
@@ -119,6 +120,67 @@ def test_local_permission_denied_is_a_storage_error(local_root: str) -> None:
         os.chmod(Path(local_root, "locked"), 0o700)
 
 
+def test_failed_local_write_leaves_no_temp_file(
+    local_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ObjectStore(local_root)
+    store.write("a", b"1")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(StorageError, match="No space left"):
+        store.write("b", b"2")
+    with pytest.raises(StorageError, match="No space left"):
+        store.put_if_absent("c", b"3")
+    monkeypatch.undo()
+    assert sorted(os.listdir(local_root)) == ["a"]
+
+
+def test_local_put_if_absent_on_a_directory_is_a_collision(local_root: str) -> None:
+    store = ObjectStore(local_root)
+    store.write("d/inner", b"1")
+    with pytest.raises(StorageError, match="collide") as info:
+        store.put_if_absent("d", b"x")
+    assert not isinstance(info.value, AlreadyExists)
+
+
+def test_foreign_files_are_not_listed(local_root: str) -> None:
+    store = ObjectStore(local_root)
+    store.write("ok", b"1")
+    Path(local_root, "we*ird").write_bytes(b"x")
+    Path(local_root, "~home").write_bytes(b"x")
+    assert store.list() == ["ok"]
+
+
+def test_child_cannot_leave_its_parent(local_root: str) -> None:
+    parent = ObjectStore(local_root)
+    parent.write("victim/secret", b"s")
+    attacker = parent.child("attacker")
+    for bad in ["..::", "..::x", "1::gcs", "a/../..", "%2e%2e"]:
+        with pytest.raises(TenantViolation):
+            attacker.child(bad)
+    inner = attacker.child("x")
+    inner.write("k", b"v")
+    assert parent.list() == ["attacker/x/k", "victim/secret"]
+    assert pickle.loads(pickle.dumps(inner)).read("k") == b"v"
+
+
+@pytest.mark.parametrize(
+    ("root", "where"),
+    [("memory://", "memory"), ("memory:///", "memory"), ("file:///tmp", "file")],
+)
+def test_bare_roots_keep_their_protocol(root: str, where: str) -> None:
+    assert ObjectStore(root).protocol == where
+
+
+@pytest.mark.parametrize("root", ["", "   "])
+def test_empty_root_is_refused(root: str) -> None:
+    with pytest.raises(ConfigError, match="empty"):
+        ObjectStore(root)
+
+
 def test_file_url_and_plain_path_are_the_same_store(local_root: str) -> None:
     ObjectStore(local_root).write("k", b"v")
     assert ObjectStore(f"file://{local_root}").read("k") == b"v"
@@ -170,6 +232,28 @@ def test_s3_unreachable_endpoint_is_a_storage_error() -> None:
     store = ObjectStore("s3://bucket/x", storage_options=options)
     with pytest.raises(StorageError, match="Check the root URL"):
         store.read("k")
+
+
+@pytest.mark.s3
+def test_s3_bad_credentials_are_an_error_not_absence(s3_root: str, s3_endpoint: S3Endpoint) -> None:
+    good = ObjectStore(s3_root, storage_options=s3_endpoint.storage_options)
+    good.write("k", b"v")
+    options = {**s3_endpoint.storage_options, "endpoint_url": "http://127.0.0.1:9"}
+    options["config_kwargs"] = {"connect_timeout": 1, "retries": {"max_attempts": 1}}
+    options["skip_instance_cache"] = True
+    with pytest.raises(StorageError):
+        ObjectStore(s3_root, storage_options=options).exists("k")
+
+
+@pytest.mark.s3
+def test_s3_streamed_read_errors_are_mapped(s3_root: str, s3_endpoint: S3Endpoint) -> None:
+    store = ObjectStore(s3_root, storage_options=s3_endpoint.storage_options)
+    store.write("gone", b"x" * 100)
+    f = store.open("gone")
+    store.delete("gone")
+    with pytest.raises(StorageError):
+        f.read()
+    f.close()
 
 
 @pytest.mark.s3

@@ -1,0 +1,355 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Per-protocol implementations behind :class:`~arco_nb.core.storage.ObjectStore`.
+
+fsspec gives one API over many filesystems but leaves open exactly what the catalog needs:
+whether a reader can see half an object, and whether "create if absent" is atomic. Each backend
+here pins those down for one protocol; ``docs/adr/0002-object-store-and-atomic-writes.md``
+explains the choices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import stat
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+from arco_nb.core.errors import StorageError
+from arco_nb.core.tenancy import _TEMP_MARK
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+__all__ = ["BACKENDS", "AtomicWriter", "Backend", "protocol_of"]
+
+
+def protocol_of(fs: AbstractFileSystem | type[AbstractFileSystem]) -> str:
+    """``"file"``, ``"memory"``, ``"s3"`` or the filesystem's own first protocol name."""
+    proto = fs.protocol
+    names = (proto,) if isinstance(proto, str) else tuple(proto)
+    for name in names:
+        if name in {"file", "local"}:
+            return "file"
+        if name in {"s3", "s3a"}:
+            return "s3"
+        if name == "memory":
+            return "memory"
+    return str(names[0])
+
+
+class AtomicWriter(io.RawIOBase):
+    """A write-only file that publishes on a clean close and discards otherwise.
+
+    Discarded: leaving a ``with`` block by an exception, :meth:`abort`, a failed ``write``, and
+    being garbage-collected without ``close()``. Nothing half-written ever becomes visible.
+    """
+
+    def __init__(
+        self, target: IO[bytes], publish: Callable[[], None], discard: Callable[[], None]
+    ) -> None:
+        super().__init__()
+        self._target = target
+        self._publish = publish
+        self._discard = discard
+        self._done = False
+        self._failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._target.write(data)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def tell(self) -> int:
+        return self._target.tell()
+
+    def flush(self) -> None:
+        if not self._done:
+            self._target.flush()
+
+    def abort(self) -> None:
+        """Throw the written bytes away; nothing becomes visible."""
+        if not self._done:
+            self._done = True
+            self._discard()
+        super().close()
+
+    def close(self) -> None:
+        """Publish the written bytes at the key (atomically), unless a write failed."""
+        if self._failed:
+            self.abort()
+            return
+        if not self._done:
+            self._done = True
+            try:
+                self._publish()
+            except BaseException:
+                self._discard()
+                raise
+        super().close()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+    def __del__(self) -> None:
+        # RawIOBase.__del__ would close(), which publishes: an unclosed writer must not.
+        with contextlib.suppress(Exception):
+            self.abort()
+
+
+class Backend:
+    """Operations on full backend paths. Subclasses fix the semantics per protocol."""
+
+    def __init__(self, fs: AbstractFileSystem) -> None:
+        self.fs = fs
+
+    def read(self, path: str) -> bytes:
+        return bytes(self.fs.cat_file(path))
+
+    def write(self, path: str, data: bytes) -> None:
+        self.fs.pipe_file(path, data)
+
+    def put_if_absent(self, path: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def exists(self, path: str) -> bool:
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return False
+        return bool(info.get("type") == "file")
+
+    def list(self, path: str) -> list[str]:
+        try:
+            found = self.fs.find(path, withdirs=False)
+        except FileNotFoundError:
+            return []
+        return [str(p) for p in found]
+
+    def delete(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(path)
+
+    def open_read(self, path: str) -> IO[bytes]:
+        return self.fs.open(path, "rb")  # type: ignore[no-any-return]
+
+    def open_write(self, path: str, *, exclusive: bool) -> AtomicWriter:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by publish or discard
+
+        def publish() -> None:
+            with spool:
+                spool.seek(0)
+                data = spool.read()
+            (self.put_if_absent if exclusive else self.write)(path, data)
+
+        return AtomicWriter(spool, publish, spool.close)
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _fsync_dir(path: str) -> None:
+    # Makes the new directory entry durable: a committed name must survive a power cut.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend(Backend):
+    """Local disk: write beside the target, fsync, then rename (replace) or link (exclusive)."""
+
+    def _temp_for(self, path: str) -> str:
+        parent = os.path.dirname(path)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except FileExistsError as exc:  # an object sits where a directory must go
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", exc.filename) from exc
+        return os.path.join(parent, f"{_TEMP_MARK}{uuid.uuid4().hex}")
+
+    def _write_temp(self, path: str, data: bytes) -> str:
+        temp = self._temp_for(path)
+        try:
+            with open(temp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
+        return temp
+
+    def _publish(self, temp: str, path: str, *, exclusive: bool) -> None:
+        try:
+            if exclusive:
+                # link(2) publishes the complete file under the new name, or fails if it exists.
+                try:
+                    os.link(temp, path)
+                except FileExistsError:
+                    if os.path.isdir(path):
+                        raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
+                    raise
+            else:
+                os.replace(temp, path)
+        finally:
+            _unlink_quietly(temp)
+        _fsync_dir(os.path.dirname(path))
+
+    def read(self, path: str) -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
+
+    def write(self, path: str, data: bytes) -> None:
+        self._publish(self._write_temp(path, data), path, exclusive=False)
+
+    def put_if_absent(self, path: str, data: bytes) -> None:
+        self._publish(self._write_temp(path, data), path, exclusive=True)
+
+    def exists(self, path: str) -> bool:
+        try:
+            return stat.S_ISREG(os.stat(path).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def list(self, path: str) -> list[str]:
+        def fail(exc: OSError) -> None:
+            if not isinstance(exc, FileNotFoundError | NotADirectoryError):
+                raise exc
+
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(path, onerror=fail):
+            dirnames.sort()
+            found.extend(
+                f"{dirpath}/{name}" for name in filenames if not name.startswith(_TEMP_MARK)
+            )
+        return found
+
+    def delete(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+    def open_read(self, path: str) -> IO[bytes]:
+        return open(path, "rb")
+
+    def open_write(self, path: str, *, exclusive: bool) -> AtomicWriter:
+        temp = self._temp_for(path)
+        handle = open(temp, "wb")  # noqa: SIM115 - AtomicWriter closes it
+
+        def publish() -> None:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            self._publish(temp, path, exclusive=exclusive)
+
+        def discard() -> None:
+            handle.close()
+            _unlink_quietly(temp)
+
+        return AtomicWriter(handle, publish, discard)
+
+
+# One lock for the process: memory:// stores are process-global dictionaries.
+_MEMORY_LOCK = threading.Lock()
+
+
+class MemoryBackend(Backend):
+    """memory://: publish only complete buffers; check-and-create under one lock."""
+
+    def _check_parents(self, path: str) -> None:
+        parent = path.rsplit("/", 1)[0]
+        while parent and parent != "/":
+            if parent in self.fs.store:
+                raise NotADirectoryError(errno.ENOTDIR, "an object is in the way", parent)
+            parent = parent.rsplit("/", 1)[0]
+
+    def write(self, path: str, data: bytes) -> None:
+        with _MEMORY_LOCK:
+            self._check_parents(path)
+            self.fs.pipe_file(path, data)
+
+    def put_if_absent(self, path: str, data: bytes) -> None:
+        with _MEMORY_LOCK:
+            # A dict lookup: fs.exists() would also scan every key for pseudo-directories.
+            if path in self.fs.store:
+                raise FileExistsError(path)
+            self._check_parents(path)
+            self.fs.pipe_file(path, data)
+
+    def exists(self, path: str) -> bool:
+        return path in self.fs.store
+
+    def list(self, path: str) -> list[str]:
+        prefix = path.rstrip("/") + "/"
+        return [k for k in list(self.fs.store) if k.startswith(prefix)]
+
+    def open_read(self, path: str) -> IO[bytes]:
+        # MemoryFileSystem hands out its own shared buffer; readers get a private copy.
+        return io.BytesIO(self.read(path))
+
+
+class S3Backend(Backend):
+    """S3 (s3fs): PUTs are atomic; exclusive create is a conditional PUT (If-None-Match: *)."""
+
+    _CONFLICT_RETRIES = 5
+
+    def put_if_absent(self, path: str, data: bytes) -> None:
+        for attempt in range(self._CONFLICT_RETRIES):
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+                return
+            except FileExistsError:
+                # If our PUT succeeded but its response was lost, botocore's retry gets 412.
+                # The object then holds exactly our bytes: that is a win, not a loss.
+                with contextlib.suppress(OSError):
+                    if self.read(path) == data:
+                        return
+                raise
+            except OSError as exc:
+                # 409 ConditionalRequestConflict: a concurrent conditional write is in flight;
+                # S3 asks the client to retry, after which one of the two sees 412.
+                if "ConditionalRequestConflict" not in str(exc):
+                    raise
+                time.sleep(0.01 * 2**attempt)
+        raise StorageError(f"S3 kept reporting a conflicting conditional write to {path}")
+
+    def open_write(self, path: str, *, exclusive: bool) -> AtomicWriter:
+        # Spool to local disk, then upload in one go; large files become a multipart upload
+        # that S3 only makes visible on completion (conditional when exclusive).
+        spool = tempfile.NamedTemporaryFile(delete=False)  # noqa: SIM115 - closed on publish
+
+        def publish() -> None:
+            spool.close()
+            try:
+                self.fs.put_file(spool.name, path, mode="create" if exclusive else "overwrite")
+            finally:
+                _unlink_quietly(spool.name)
+
+        def discard() -> None:
+            spool.close()
+            _unlink_quietly(spool.name)
+
+        return AtomicWriter(spool, publish, discard)
+
+
+BACKENDS: dict[str, type[Backend]] = {
+    "file": LocalBackend,
+    "memory": MemoryBackend,
+    "s3": S3Backend,
+}
