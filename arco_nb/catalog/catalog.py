@@ -1,0 +1,325 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""The Tier 1 catalog: strongly consistent, versioned, with no server.
+
+Commit protocol (DESIGN §3, ``docs/adr/0004-catalog-commit-protocol.md``):
+
+1. Refresh to the latest version N and apply the operations to it (invalid operations fail
+   here, before anything is written).
+2. Write the resulting catalog as snapshot Parquet files under a fresh
+   ``catalog/snapshots/{commit_id}/``.
+3. Create ``catalog/_log/{N+1}.json`` put-if-absent, naming the operations and the snapshot.
+   That object's creation *is* the commit: before it nothing is visible, after it everything is.
+4. If another writer created N+1 first, read the versions that won. If any touched an object
+   this commit touches, raise :class:`~arco_nb.core.errors.CommitConflict`; otherwise re-apply
+   on top of them and retry, with jittered exponential backoff, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import random
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from arco_nb.catalog.diff import CatalogDiff, diff_states
+from arco_nb.catalog.log import CommitInfo, CommitLog
+from arco_nb.catalog.model import (
+    AssetDef,
+    CatalogState,
+    Column,
+    Table,
+    sorted_tags,
+    split_table_name,
+)
+from arco_nb.catalog.operations import (
+    AlterTable,
+    CreateNamespace,
+    CreateTable,
+    DefineAsset,
+    DropAsset,
+    DropNamespace,
+    DropTable,
+    Operation,
+    apply_all,
+)
+from arco_nb.catalog.snapshot import read_snapshot, write_snapshot
+from arco_nb.catalog.view import CatalogView
+from arco_nb.core.errors import AlreadyExists, CatalogError, CommitConflict
+from arco_nb.core.ids import new_id
+from arco_nb.core.storage import ObjectStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["Catalog"]
+
+SNAPSHOT_PREFIX = "catalog/snapshots"
+_REPLAY_LIMIT = 32  # beyond this many new versions, loading the snapshot is cheaper
+
+
+class Catalog(CatalogView):
+    """The catalog of one workspace, always read at its latest version.
+
+    Parameters
+    ----------
+    store
+        The workspace's object store (``TenantScope.store()``).
+    author
+        Recorded in each commit (default: the operating-system user).
+    max_retries, min_wait, max_wait
+        Bounded retry of a commit that lost a race without conflicting (Iceberg's defaults:
+        4 retries, 100 ms first wait, doubling, with jitter).
+    """
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        author: str | None = None,
+        max_retries: int = 4,
+        min_wait: float = 0.1,
+        max_wait: float = 5.0,
+    ) -> None:
+        super().__init__(CatalogState())
+        self.store = store
+        self.author = author or _default_author()
+        self.max_retries = max_retries
+        self.min_wait = min_wait
+        self.max_wait = max_wait
+        self._log = CommitLog(store)
+        self._lock = threading.RLock()
+        self._states: dict[int, CatalogState] = {}
+
+    # -- reading --------------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """The latest committed version (0: nothing committed yet)."""
+        return self._refresh().version
+
+    @property
+    def state(self) -> CatalogState:
+        """The latest catalog state."""
+        return self._refresh()
+
+    def _refresh(self) -> CatalogState:
+        with self._lock:
+            current = self._state
+            latest = self._log.latest(current.version)
+            if latest == current.version:
+                return current
+            if current.version and latest - current.version <= _REPLAY_LIMIT:
+                state = current
+                for version in range(current.version + 1, latest + 1):
+                    state = self._replay(state, self._log.record(version))
+            else:
+                state = self._load(latest)
+            self._state = state
+            return state
+
+    def _replay(self, state: CatalogState, record: CommitInfo) -> CatalogState:
+        new = apply_all(state, record.operations, record.created_at)
+        return new.evolve(version=record.version)
+
+    def _load(self, version: int) -> CatalogState:
+        if version == 0:
+            return CatalogState()
+        cached = self._states.get(version)
+        if cached is None:
+            record = self._log.record(version)
+            cached = read_snapshot(self.store, record.snapshot, version)
+            self._states[version] = cached
+        return cached
+
+    def as_of(self, version: int) -> CatalogView:
+        """A read-only view of the catalog as it was at ``version``."""
+        # Bounds come from probing the log only: a damaged newer record must not hide old ones.
+        latest = self._log.latest(self._state.version)
+        if not isinstance(version, int) or not 0 <= version <= latest:
+            raise CatalogError(
+                f"There is no catalog version {version!r}",
+                hint=f"Versions run from 0 to {latest}",
+            )
+        known = self._state
+        return CatalogView(known if version == known.version else self._load(version))
+
+    def history(self) -> list[CommitInfo]:
+        """Every commit, oldest first."""
+        return [self._log.record(v) for v in range(1, self.version + 1)]
+
+    def diff(self, v1: int, v2: int) -> CatalogDiff:
+        """What changed from version ``v1`` to ``v2`` (``diff.apply(as_of(v1))`` gives ``v2``)."""
+        return diff_states(self.as_of(v1).state, self.as_of(v2).state)
+
+    # -- committing -----------------------------------------------------------------------------
+    def commit(self, operations: Iterable[Operation], *, author: str | None = None) -> CommitInfo:
+        """Apply ``operations`` atomically as one new version and return its record.
+
+        Raises
+        ------
+        CommitConflict
+            If a concurrent commit changed an object these operations touch, or the retries ran
+            out. Nothing of this commit is visible then.
+        CatalogError
+            If an operation is invalid for the current catalog (unknown table, ...).
+        """
+        ops = tuple(operations)
+        if not ops:
+            raise CatalogError("Nothing to commit", hint="Pass at least one operation")
+        writes = {t for op in ops for t in op.targets()}
+        reads = writes.union(*(op.reads() for op in ops))
+        with self._lock:
+            base = self._refresh()
+            for attempt in range(self.max_retries + 1):
+                now = dt.datetime.now(dt.UTC)
+                state = apply_all(base, ops, now).evolve(version=base.version + 1)
+                record = CommitInfo(
+                    version=state.version,
+                    commit_id=new_id(),
+                    author=author or self.author,
+                    created_at=now,
+                    operations=ops,
+                )
+                directory = f"{SNAPSHOT_PREFIX}/{record.commit_id}"
+                files = write_snapshot(self.store, directory, state)
+                record = CommitInfo(**{**record.__dict__, "snapshot": files})
+                try:
+                    self._log.append(record)
+                except AlreadyExists:
+                    for key in files.values():  # ours, never referenced: tidy up
+                        self.store.delete(key)
+                    base = self._after_lost_race(base, writes, reads, attempt)
+                    continue
+                self._log.write_hint(record.version)
+                self._state = state
+                self._states[state.version] = state
+                return record
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _after_lost_race(
+        self, base: CatalogState, writes: set[str], reads: set[str], attempt: int
+    ) -> CatalogState:
+        newer = self._refresh()
+        for version in range(base.version + 1, newer.version + 1):
+            record = self._log.record(version)
+            for op in record.operations:
+                # Serialisable: conflict if either side changed what the other used.
+                shared = reads.intersection(op.targets()) | writes.intersection(op.reads())
+                if shared:
+                    name = sorted(shared)[0].split(":", 1)[1]
+                    raise CommitConflict(
+                        name, version=version, detail=f"{op.op} by {record.author}"
+                    )
+        if attempt >= self.max_retries:
+            name = sorted(writes)[0].split(":", 1)[1]
+            raise CommitConflict(
+                name, detail=f"gave up after {self.max_retries} retries under contention"
+            )
+        wait = min(self.max_wait, self.min_wait * 2**attempt)
+        time.sleep(random.uniform(wait / 2, wait))
+        return newer
+
+    # -- pyiceberg-style verbs ------------------------------------------------------------------
+    def create_namespace(self, name: str, *, description: str = "") -> CommitInfo:
+        """Create a namespace."""
+        return self.commit([CreateNamespace(name, description)])
+
+    def drop_namespace(self, name: str) -> CommitInfo:
+        """Drop an empty namespace."""
+        return self.commit([DropNamespace(name)])
+
+    def create_table(
+        self,
+        identifier: str,
+        schema: pa.Schema | Sequence[Column],
+        *,
+        location: str = "",
+        format: str = "parquet",
+        description: str = "",
+        tags: Iterable[str] = (),
+        owner: str = "",
+    ) -> Table:
+        """Register a table ``namespace.name`` with a pyarrow schema (or columns)."""
+        namespace, name = split_table_name(identifier)
+        table = Table(
+            namespace=namespace,
+            name=name,
+            columns=_columns(schema),
+            location=location,
+            format=format,
+            description=description,
+            tags=sorted_tags(tags),
+            owner=owner,
+        )
+        self.commit([CreateTable(table)])
+        return self.load_table(identifier)
+
+    def alter_table(
+        self,
+        identifier: str,
+        *,
+        schema: pa.Schema | Sequence[Column] | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        location: str | None = None,
+        owner: str | None = None,
+    ) -> Table:
+        """Change a table's schema, description, tags, location or owner."""
+        self.commit(
+            [
+                AlterTable(
+                    identifier,
+                    columns=None if schema is None else _columns(schema),
+                    description=description,
+                    tags=None if tags is None else tuple(tags),
+                    location=location,
+                    owner=owner,
+                )
+            ]
+        )
+        return self.load_table(identifier)
+
+    def drop_table(self, identifier: str) -> CommitInfo:
+        """Remove a table from the catalog (its data files are not touched)."""
+        return self.commit([DropTable(identifier)])
+
+    def define_asset(self, asset: AssetDef) -> CommitInfo:
+        """Create or replace an asset definition."""
+        return self.commit([DefineAsset(asset)])
+
+    def drop_asset(self, name: str) -> CommitInfo:
+        """Remove an asset definition."""
+        return self.commit([DropAsset(name)])
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.store.url!r}, version={self._state.version})"
+
+
+def _columns(schema: Any) -> tuple[Column, ...]:
+    if isinstance(schema, Sequence) and all(isinstance(c, Column) for c in schema):
+        return tuple(schema)
+    try:
+        fields = list(schema)
+        return tuple(
+            Column(
+                name=f.name,
+                type=str(f.type),
+                nullable=bool(f.nullable),
+                description=(f.metadata or {}).get(b"description", b"").decode(),
+            )
+            for f in fields
+        )
+    except (TypeError, AttributeError) as exc:
+        raise CatalogError(
+            f"Cannot read a schema from {type(schema).__name__}",
+            hint="Pass a pyarrow.Schema or a list of arco Column objects",
+        ) from exc
+
+
+def _default_author() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user database in some containers
+        return "unknown"

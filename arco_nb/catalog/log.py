@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""The Tier 1 commit log: ``catalog/_log/{version:020d}.json``, one record per version.
+
+A record names the operations of its version, who made them, when, and the snapshot files that
+hold the catalog after them. Records are created put-if-absent, so a version has exactly one
+record, and are never changed. ``catalog/_last_version.json`` is a hint for where the log ends;
+readers probe forward from it and never trust it alone (like Delta's ``_last_checkpoint``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from arco_nb.catalog.operations import Operation, operation_from_json
+from arco_nb.catalog.sequence import NumberedObjects
+from arco_nb.core.errors import CorruptObject
+from arco_nb.core.storage import ObjectStore
+
+__all__ = ["HINT_KEY", "LOG_PREFIX", "SCHEMA_VERSION", "CommitInfo", "CommitLog"]
+
+LOG_PREFIX = "catalog/_log"
+HINT_KEY = "catalog/_last_version.json"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One catalog version: what changed, who changed it, and where its snapshot is."""
+
+    version: int
+    commit_id: str
+    author: str
+    created_at: dt.datetime
+    operations: tuple[Operation, ...]
+    snapshot: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "version": self.version,
+            "parent_version": self.version - 1,
+            "commit_id": self.commit_id,
+            "author": self.author,
+            "created_at": self.created_at.astimezone(dt.UTC).isoformat(),
+            "operations": [op.to_json() for op in self.operations],
+            "snapshot": dict(self.snapshot),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, *, key: str) -> CommitInfo:
+        if not isinstance(data, dict):
+            raise CorruptObject(key, reason="a commit record must be a JSON object")
+        schema = data.get("schema_version")
+        if schema != SCHEMA_VERSION:
+            raise CorruptObject(
+                key, reason=f"schema_version {schema!r} is not one this Arco reads (1)"
+            )
+        try:
+            return cls(
+                version=int(data["version"]),
+                commit_id=str(data["commit_id"]),
+                author=str(data["author"]),
+                created_at=dt.datetime.fromisoformat(data["created_at"]),
+                operations=tuple(operation_from_json(op, source=key) for op in data["operations"]),
+                snapshot={str(k): str(v) for k, v in data["snapshot"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CorruptObject(key, reason=f"missing or malformed field ({exc!r})") from exc
+
+    def describe(self) -> str:
+        """One line per operation, for ``history()`` displays."""
+        return "; ".join(_describe(op) for op in self.operations)
+
+
+def _describe(op: Operation) -> str:
+    data = op.to_json()
+    if "table" in data:
+        target = f"{data['table']['namespace']}.{data['table']['name']}"
+    elif "asset" in data:
+        target = data["asset"]["name"]
+    else:
+        target = data["name"]
+    return f"{data['op']} {target}"
+
+
+class CommitLog:
+    """Reads and appends the commit records of one catalog."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.objects = NumberedObjects(store, LOG_PREFIX, HINT_KEY)
+        self._records: dict[int, CommitInfo] = {}
+
+    def record(self, version: int) -> CommitInfo:
+        """Return the record of ``version`` (cached: records never change)."""
+        cached = self._records.get(version)
+        if cached is None:
+            key = self.objects.key(version)
+            cached = CommitInfo.from_json(self.objects.read(version), key=key)
+            if cached.version != version:
+                raise CorruptObject(key, reason=f"it says it is version {cached.version}")
+            self._records[version] = cached
+        return cached
+
+    def append(self, record: CommitInfo) -> None:
+        """Create the record put-if-absent; raises ``AlreadyExists`` if the version is taken."""
+        self.objects.create(record.version, record.to_json())
+        self._records[record.version] = record
+
+    def write_hint(self, version: int) -> None:
+        """Record where the log ends (best effort)."""
+        self.objects.write_hint(version)
+
+    def latest(self, known: int = 0) -> int:
+        """Return the highest version, starting from a version ``known`` to exist."""
+        return self.objects.latest(known)

@@ -1,0 +1,319 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Typed catalog operations: the only way a catalog state changes.
+
+Each operation names the catalog objects it touches (:meth:`Operation.targets`), which is how a
+commit that lost a race decides whether it may re-apply itself on top of the winner (no shared
+targets) or must raise :class:`~arco_nb.core.errors.CommitConflict`. Operations serialise to
+JSON (``{"op": "create_table", ...}``) and are stored in the commit log, so any version can be
+rebuilt by replaying them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from arco_nb.catalog.model import (
+    AssetDef,
+    CatalogState,
+    Column,
+    Namespace,
+    Table,
+    check_name,
+    sorted_tags,
+    split_table_name,
+)
+from arco_nb.core.errors import (
+    AssetNotFound,
+    CatalogError,
+    CorruptObject,
+    NamespaceNotFound,
+    TableNotFound,
+)
+
+__all__ = [
+    "AlterTable",
+    "CreateNamespace",
+    "CreateTable",
+    "DefineAsset",
+    "Draft",
+    "DropAsset",
+    "DropNamespace",
+    "DropTable",
+    "Operation",
+    "apply_all",
+    "operation_from_json",
+]
+
+
+@dataclass
+class Draft:
+    """Mutable copy of a state that a commit's operations change in place (copied once)."""
+
+    namespaces: dict[str, Namespace]
+    tables: dict[str, Table]
+    assets: dict[str, AssetDef]
+
+    def tables_in(self, namespace: str) -> list[str]:
+        return sorted(t.full_name for t in self.tables.values() if t.namespace == namespace)
+
+
+class Operation:
+    """Base class of catalog operations."""
+
+    op: ClassVar[str]
+
+    def targets(self) -> tuple[str, ...]:
+        """The catalog objects this operation changes, as ``kind:name`` strings."""
+        raise NotImplementedError
+
+    def reads(self) -> tuple[str, ...]:
+        """Objects this operation depends on without changing them."""
+        return ()
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        """Change ``state`` in place, or raise a :class:`CatalogError` leaving it unchanged."""
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CreateNamespace(Operation):
+    name: str
+    description: str = ""
+    op: ClassVar[str] = "create_namespace"
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"namespace:{self.name}",)
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        check_name(self.name, kind="namespace")
+        if self.name in state.namespaces:
+            raise CatalogError(
+                f"Namespace {self.name!r} already exists",
+                hint="Use it as it is, or drop it first",
+            )
+        state.namespaces[self.name] = Namespace(self.name, self.description)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "name": self.name, "description": self.description}
+
+
+@dataclass(frozen=True)
+class DropNamespace(Operation):
+    name: str
+    op: ClassVar[str] = "drop_namespace"
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"namespace:{self.name}",)
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        if self.name not in state.namespaces:
+            raise NamespaceNotFound(self.name)
+        if inside := state.tables_in(self.name):
+            raise CatalogError(
+                f"Namespace {self.name!r} still holds {len(inside)} table(s)",
+                hint=f"Drop them first: {', '.join(inside[:5])}",
+            )
+        del state.namespaces[self.name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "name": self.name}
+
+
+@dataclass(frozen=True)
+class CreateTable(Operation):
+    table: Table
+    op: ClassVar[str] = "create_table"
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"table:{self.table.full_name}",)
+
+    def reads(self) -> tuple[str, ...]:
+        # A concurrent drop of the namespace must conflict; creating a sibling must not.
+        return (f"namespace:{self.table.namespace}",)
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        split_table_name(self.table.full_name)
+        if self.table.namespace not in state.namespaces:
+            raise NamespaceNotFound(self.table.namespace)
+        if self.table.full_name in state.tables:
+            raise CatalogError(
+                f"Table {self.table.full_name!r} already exists",
+                hint="Alter it with alter_table(), or drop it first",
+            )
+        _check_columns(self.table.columns, self.table.full_name)
+        table = Table(**{**_fields(self.table), "created_at": now, "updated_at": now})
+        state.tables[table.full_name] = table
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.table.to_json()
+        del data["created_at"], data["updated_at"]  # set by the commit that applies it
+        return {"op": self.op, "table": data}
+
+
+@dataclass(frozen=True)
+class AlterTable(Operation):
+    """Change a table's columns, description, tags, location or owner (``None``: unchanged)."""
+
+    name: str
+    columns: tuple[Column, ...] | None = None
+    description: str | None = None
+    tags: tuple[str, ...] | None = None
+    location: str | None = None
+    owner: str | None = None
+    op: ClassVar[str] = "alter_table"
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"table:{self.name}",)
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        current = state.tables.get(self.name)
+        if current is None:
+            raise TableNotFound(self.name, suggestions=_close(self.name, state.tables))
+        changes: dict[str, Any] = {"updated_at": now}
+        if self.columns is not None:
+            _check_columns(self.columns, self.name)
+            changes["columns"] = self.columns
+        for attr in ("description", "location", "owner"):
+            if getattr(self, attr) is not None:
+                changes[attr] = getattr(self, attr)
+        if self.tags is not None:
+            changes["tags"] = sorted_tags(self.tags)
+        state.tables[self.name] = Table(**{**_fields(current), **changes})
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"op": self.op, "name": self.name}
+        if self.columns is not None:
+            data["columns"] = [c.to_json() for c in self.columns]
+        for attr in ("description", "location", "owner"):
+            if getattr(self, attr) is not None:
+                data[attr] = getattr(self, attr)
+        if self.tags is not None:
+            data["tags"] = list(self.tags)
+        return data
+
+
+@dataclass(frozen=True)
+class DropTable(Operation):
+    name: str
+    op: ClassVar[str] = "drop_table"
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"table:{self.name}",)
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        if self.name not in state.tables:
+            raise TableNotFound(self.name, suggestions=_close(self.name, state.tables))
+        del state.tables[self.name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "name": self.name}
+
+
+@dataclass(frozen=True)
+class DefineAsset(Operation):
+    """Create an asset definition or replace the existing one of that name."""
+
+    asset: AssetDef
+    op: ClassVar[str] = "define_asset"
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"asset:{self.asset.name}",)
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        check_name(self.asset.name, kind="asset")
+        state.assets[self.asset.name] = self.asset
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "asset": self.asset.to_json()}
+
+
+@dataclass(frozen=True)
+class DropAsset(Operation):
+    name: str
+    op: ClassVar[str] = "drop_asset"
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"asset:{self.name}",)
+
+    def apply(self, state: Draft, now: dt.datetime) -> None:
+        if self.name not in state.assets:
+            raise AssetNotFound(self.name, suggestions=_close(self.name, state.assets))
+        del state.assets[self.name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "name": self.name}
+
+
+def apply_all(
+    state: CatalogState, operations: Sequence[Operation], now: dt.datetime
+) -> CatalogState:
+    """Apply ``operations`` in order; all or nothing (the input state is never changed).
+
+    The returned state keeps the input's version; the commit sets the new one.
+    """
+    draft = Draft(dict(state.namespaces), dict(state.tables), dict(state.assets))
+    for operation in operations:
+        operation.apply(draft, now)
+    return CatalogState(state.version, draft.namespaces, draft.tables, draft.assets)
+
+
+def operation_from_json(data: Mapping[str, Any], *, source: str = "operation") -> Operation:
+    """Rebuild an operation from its JSON form; ``source`` names the object it came from."""
+    try:
+        kind = data["op"]
+        if kind == "create_namespace":
+            return CreateNamespace(data["name"], data.get("description", ""))
+        if kind == "drop_namespace":
+            return DropNamespace(data["name"])
+        if kind == "create_table":
+            epoch = "1970-01-01T00:00:00Z"
+            table = {"created_at": epoch, "updated_at": epoch, **data["table"]}
+            return CreateTable(Table.from_json(table))
+        if kind == "alter_table":
+            columns = data.get("columns")
+            tags = data.get("tags")
+            return AlterTable(
+                data["name"],
+                columns=None if columns is None else tuple(Column.from_json(c) for c in columns),
+                description=data.get("description"),
+                tags=None if tags is None else tuple(tags),
+                location=data.get("location"),
+                owner=data.get("owner"),
+            )
+        if kind == "drop_table":
+            return DropTable(data["name"])
+        if kind == "define_asset":
+            return DefineAsset(AssetDef.from_json(data["asset"]))
+        if kind == "drop_asset":
+            return DropAsset(data["name"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorruptObject(source, reason=f"malformed operation ({exc!r})") from exc
+    raise CorruptObject(source, reason=f"unknown operation {data.get('op')!r}")
+
+
+def _fields(table: Table) -> dict[str, Any]:
+    return {name: getattr(table, name) for name in table.__dataclass_fields__}
+
+
+def _check_columns(columns: Sequence[Column], table: str) -> None:
+    seen: set[str] = set()
+    for column in columns:
+        check_name(column.name, kind="column")
+        if column.name in seen:
+            raise CatalogError(
+                f"Column {column.name!r} appears twice in {table!r}",
+                hint="Column names must be unique",
+            )
+        seen.add(column.name)
+
+
+def _close(name: str, names: Mapping[str, Any]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(name, list(names), n=3)

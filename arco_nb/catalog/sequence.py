@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Numbered JSON objects created put-if-absent: the shape of both the commit log and the
+compaction manifests.
+
+Object ``n`` lives at ``{prefix}/{n:020d}.json`` and is created only if absent, so each number
+has exactly one object, written once. A hint object records the highest number seen; readers
+probe forward from it (one ``exists`` per newer object) and fall back to listing when the hint is
+missing or wrong, so the hint speeds reads up but never decides them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import warnings
+from typing import Any
+
+from arco_nb.core.errors import CorruptObject, ObjectNotFound, StorageError
+from arco_nb.core.ids import canonical_json
+from arco_nb.core.storage import ObjectStore
+
+__all__ = ["NumberedObjects"]
+
+_NAME = re.compile(r"(\d{20})\.json")
+
+
+class NumberedObjects:
+    """The objects ``{prefix}/{n:020d}.json`` for n = 1, 2, ... in one store."""
+
+    def __init__(self, store: ObjectStore, prefix: str, hint_key: str) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.hint_key = hint_key
+
+    def key(self, number: int) -> str:
+        """The key of object ``number``."""
+        return f"{self.prefix}/{number:020d}.json"
+
+    def read(self, number: int) -> Any:
+        """Return object ``number`` parsed as JSON.
+
+        Raises
+        ------
+        ObjectNotFound
+            If there is no such object.
+        CorruptObject
+            If it cannot be read or is not JSON; the error names the key.
+        """
+        key = self.key(number)
+        try:
+            raw = self.store.read(key)
+        except ObjectNotFound:
+            raise
+        except StorageError as exc:
+            raise CorruptObject(key, reason=f"not a readable object ({exc.message})") from exc
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptObject(key, reason=f"not valid JSON ({exc})") from exc
+
+    def create(self, number: int, value: Any) -> None:
+        """Create object ``number``; raises ``AlreadyExists`` if another writer has."""
+        self.store.put_if_absent(self.key(number), canonical_json(value))
+
+    def write_hint(self, number: int) -> None:
+        """Record the highest number. Best effort: a stale hint only costs a few probes."""
+        with contextlib.suppress(StorageError):
+            self.store.write(self.hint_key, canonical_json({"latest": number}))
+
+    def latest(self, known: int = 0) -> int:
+        """Return the highest number, starting from a number ``known`` to exist (0: none)."""
+        number = known if known > 0 else self._from_hint()
+        while self.store.exists(self.key(number + 1)):
+            number += 1
+        return number
+
+    def _from_hint(self) -> int:
+        try:
+            hinted = json.loads(self.store.read(self.hint_key))["latest"]
+        except (StorageError, ValueError, KeyError, TypeError):
+            return self._from_listing()
+        if isinstance(hinted, int) and (
+            hinted == 0 or (hinted > 0 and self.store.exists(self.key(hinted)))
+        ):
+            return hinted
+        return self._from_listing()
+
+    def _from_listing(self) -> int:
+        latest = 0
+        for key in self.store.list(self.prefix):
+            match = _NAME.fullmatch(key[len(self.prefix) + 1 :])
+            if match is None:
+                warnings.warn(f"Ignoring foreign object {key!r}", stacklevel=4)
+                continue
+            latest = max(latest, int(match.group(1)))
+        return latest

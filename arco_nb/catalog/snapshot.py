@@ -1,0 +1,176 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Catalog snapshots as Parquet: one file per object kind, readable without Arco.
+
+A snapshot is a directory ``catalog/snapshots/{commit_id}/`` holding ``namespaces.parquet``,
+``tables.parquet``, ``columns.parquet`` and ``assets.parquet``: the complete catalog at one
+version. Their columns are the public ``arco.*`` views' columns (DESIGN §4); DuckDB, Polars or
+pyarrow read them directly.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
+from arco_nb.core.errors import CorruptObject, ObjectNotFound
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from arco_nb.core.storage import ObjectStore
+
+__all__ = ["SNAPSHOT_FILES", "read_snapshot", "snapshot_tables", "write_snapshot"]
+
+SNAPSHOT_FILES = ("namespaces", "tables", "columns", "assets")
+
+
+def _schemas() -> dict[str, pa.Schema]:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    strings = pa.list_(pa.string())
+    return {
+        "namespaces": pa.schema([("name", pa.string()), ("description", pa.string())]),
+        "tables": pa.schema(
+            [
+                ("namespace", pa.string()),
+                ("name", pa.string()),
+                ("full_name", pa.string()),
+                ("location", pa.string()),
+                ("format", pa.string()),
+                ("description", pa.string()),
+                ("tags", strings),
+                ("owner", pa.string()),
+                ("created_at", ts),
+                ("updated_at", ts),
+                ("catalog_version", pa.int64()),
+            ]
+        ),
+        "columns": pa.schema(
+            [
+                ("table_name", pa.string()),
+                ("name", pa.string()),
+                ("type", pa.string()),
+                ("nullable", pa.bool_()),
+                ("position", pa.int32()),
+                ("description", pa.string()),
+            ]
+        ),
+        "assets": pa.schema(
+            [
+                ("name", pa.string()),
+                ("kind", pa.string()),
+                ("code", pa.string()),
+                ("code_version", pa.string()),
+                ("deps", strings),
+                ("partitions", pa.string()),
+                ("description", pa.string()),
+                ("tags", strings),
+                ("catalog_version", pa.int64()),
+            ]
+        ),
+    }
+
+
+def snapshot_tables(state: CatalogState) -> dict[str, pa.Table]:
+    """Return the Arrow tables of ``state``'s snapshot, rows sorted by name."""
+    import pyarrow as pa
+
+    schemas = _schemas()
+    tables = [state.tables[k] for k in sorted(state.tables)]
+    rows: dict[str, list[dict[str, Any]]] = {
+        "namespaces": [state.namespaces[k].to_json() for k in sorted(state.namespaces)],
+        "tables": [
+            {
+                "namespace": t.namespace,
+                "name": t.name,
+                "full_name": t.full_name,
+                "location": t.location,
+                "format": t.format,
+                "description": t.description,
+                "tags": list(t.tags),
+                "owner": t.owner,
+                "created_at": t.created_at,
+                "updated_at": t.updated_at,
+                "catalog_version": state.version,
+            }
+            for t in tables
+        ],
+        "columns": [
+            {"table_name": t.full_name, "position": i, **c.to_json()}
+            for t in tables
+            for i, c in enumerate(t.columns)
+        ],
+        "assets": [
+            {**state.assets[k].to_json(), "catalog_version": state.version}
+            for k in sorted(state.assets)
+        ],
+    }
+    return {name: pa.Table.from_pylist(rows[name], schema=schemas[name]) for name in rows}
+
+
+def write_snapshot(store: ObjectStore, directory: str, state: CatalogState) -> dict[str, str]:
+    """Write ``state`` under ``directory``; return the key of each file by kind."""
+    import pyarrow.parquet as pq
+
+    keys: dict[str, str] = {}
+    for name, table in snapshot_tables(state).items():
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        key = f"{directory}/{name}.parquet"
+        store.write(key, buffer.getvalue())
+        keys[name] = key
+    return keys
+
+
+def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) -> CatalogState:
+    """Load the state a commit's snapshot files hold."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data: dict[str, list[dict[str, Any]]] = {}
+    for name in SNAPSHOT_FILES:
+        key = files.get(name)
+        if key is None:
+            raise CorruptObject(f"snapshot of version {version}", reason=f"no {name} file")
+        try:
+            raw = store.read(key)
+        except ObjectNotFound as exc:
+            raise CorruptObject(
+                key, reason="the snapshot file named by the log is missing"
+            ) from exc
+        try:
+            data[name] = pq.read_table(pa.BufferReader(raw)).to_pylist()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CorruptObject(key, reason=f"not a readable Parquet file ({exc})") from exc
+
+    columns: dict[str, list[Column]] = {}
+    for row in sorted(data["columns"], key=lambda r: (r["table_name"], r["position"])):
+        columns.setdefault(row["table_name"], []).append(Column.from_json(row))
+    tables = {
+        row["full_name"]: Table(
+            namespace=row["namespace"],
+            name=row["name"],
+            columns=tuple(columns.get(row["full_name"], ())),
+            location=row["location"],
+            format=row["format"],
+            description=row["description"],
+            tags=tuple(row["tags"] or ()),
+            owner=row["owner"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+        for row in data["tables"]
+    }
+    return CatalogState(
+        version=version,
+        namespaces={r["name"]: Namespace.from_json(r) for r in data["namespaces"]},
+        tables=tables,
+        assets={r["name"]: AssetDef.from_json(_lists(r)) for r in data["assets"]},
+    )
+
+
+def _lists(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**row, "deps": row["deps"] or (), "tags": row["tags"] or ()}

@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from arco_nb import (
+    AssetNotFound,
+    CatalogError,
+    CommitConflict,
+    InvalidName,
+    NamespaceNotFound,
+    ObjectStore,
+    TableNotFound,
+)
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.model import AssetDef, Column
+from arco_nb.catalog.operations import CreateNamespace, CreateTable, DropTable
+from tests.catalog.conftest import ORDERS
+
+
+def _sales(catalog: Catalog) -> None:
+    catalog.create_namespace("sales", description="Sales data")
+    catalog.create_table("sales.orders", ORDERS, description="Orders", tags=["pii", "core"])
+
+
+def test_empty_catalog(catalog: Catalog) -> None:
+    assert catalog.version == 0
+    assert catalog.list_namespaces() == []
+    assert catalog.list_tables() == []
+    assert catalog.history() == []
+
+
+def test_create_and_load_table(catalog: Catalog) -> None:
+    _sales(catalog)
+    table = catalog.load_table("sales.orders")
+    assert table.full_name == "sales.orders"
+    assert [c.name for c in table.columns] == ["id", "amount", "placed_at"]
+    assert table.columns[0] == Column("id", "int64", nullable=False)
+    assert table.columns[1].description == "in EUR"
+    assert table.columns[2].type == "timestamp[us, tz=UTC]"
+    assert table.tags == ("core", "pii")
+    assert table.created_at == table.updated_at
+    assert catalog.version == 2
+    assert catalog.list_tables("sales") == ["sales.orders"]
+    assert catalog.load_namespace("sales").description == "Sales data"
+
+
+def test_alter_and_drop(catalog: Catalog) -> None:
+    _sales(catalog)
+    before = catalog.load_table("sales.orders")
+    after = catalog.alter_table(
+        "sales.orders", description="All orders", tags=["x"], owner="ana", location="data/o"
+    )
+    assert (after.description, after.tags, after.owner, after.location) == (
+        "All orders",
+        ("x",),
+        "ana",
+        "data/o",
+    )
+    assert after.created_at == before.created_at
+    assert after.updated_at > before.updated_at
+    widened = catalog.alter_table(
+        "sales.orders", schema=ORDERS.append(pa.field("note", pa.string()))
+    )
+    assert widened.columns[-1].name == "note"
+    catalog.drop_table("sales.orders")
+    assert catalog.list_tables() == []
+    catalog.drop_namespace("sales")
+    assert catalog.list_namespaces() == []
+
+
+def test_assets(catalog: Catalog) -> None:
+    asset = AssetDef("orders_clean", "sql", code="select 1", code_version="abc", deps=("orders",))
+    catalog.define_asset(asset)
+    assert catalog.load_asset("orders_clean") == asset
+    catalog.define_asset(AssetDef("orders_clean", "sql", code="select 2"))
+    assert catalog.load_asset("orders_clean").code == "select 2"
+    assert catalog.list_assets() == ["orders_clean"]
+    with pytest.raises(AssetNotFound, match="orders_clean"):
+        catalog.load_asset("orders_clen")
+    catalog.drop_asset("orders_clean")
+    with pytest.raises(AssetNotFound):
+        catalog.drop_asset("orders_clean")
+
+
+def test_user_errors_write_nothing(catalog: Catalog) -> None:
+    _sales(catalog)
+    version = catalog.version
+    with pytest.raises(NamespaceNotFound):
+        catalog.create_table("nope.t", ORDERS)
+    with pytest.raises(CatalogError, match="already exists"):
+        catalog.create_table("sales.orders", ORDERS)
+    with pytest.raises(CatalogError, match="already exists"):
+        catalog.create_namespace("sales")
+    with pytest.raises(TableNotFound, match=r"Did you mean 'sales\.orders'"):
+        catalog.load_table("sales.ordrs")
+    with pytest.raises(TableNotFound):
+        catalog.alter_table("sales.ordrs", description="x")
+    with pytest.raises(TableNotFound):
+        catalog.drop_table("sales.ordrs")
+    with pytest.raises(CatalogError, match="still holds 1 table"):
+        catalog.drop_namespace("sales")
+    with pytest.raises(NamespaceNotFound):
+        catalog.drop_namespace("nope")
+    with pytest.raises(NamespaceNotFound):
+        catalog.list_tables("nope")
+    with pytest.raises(InvalidName, match=r"namespace\.table"):
+        catalog.create_table("orders", ORDERS)
+    with pytest.raises(InvalidName):
+        catalog.create_table("sales.bad-name", ORDERS)
+    with pytest.raises(CatalogError, match="appears twice"):
+        catalog.create_table("sales.dup", [Column("a", "int64"), Column("a", "string")])
+    with pytest.raises(CatalogError, match="Cannot read a schema"):
+        catalog.create_table("sales.t2", 42)  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match="Nothing to commit"):
+        catalog.commit([])
+    assert catalog.version == version
+    # A multi-operation commit is all or nothing.
+    with pytest.raises(TableNotFound):
+        catalog.commit([CreateNamespace("hr"), DropTable("hr.people")])
+    assert catalog.list_namespaces() == ["sales"]
+    assert catalog.version == version
+
+
+def test_history_as_of_and_diff(catalog: Catalog) -> None:
+    _sales(catalog)
+    catalog.alter_table("sales.orders", description="All orders")
+    history = catalog.history()
+    assert [h.version for h in history] == [1, 2, 3]
+    assert [h.describe() for h in history] == [
+        "create_namespace sales",
+        "create_table sales.orders",
+        "alter_table sales.orders",
+    ]
+    assert {h.author for h in history} == {"tester"}
+    assert catalog.as_of(1).list_tables() == []
+    assert catalog.as_of(2).load_table("sales.orders").description == "Orders"
+    assert catalog.as_of(0).list_namespaces() == []
+    with pytest.raises(CatalogError, match="Versions run from 0 to 3"):
+        catalog.as_of(4)
+    diff = catalog.diff(1, 3)
+    assert [str(c) for c in diff.changes] == ["+ table sales.orders"]
+    assert str(catalog.diff(2, 3)) == (
+        "catalog v2 -> v3:\n  ~ table sales.orders (description, updated_at)"
+    )
+    assert str(catalog.diff(3, 3)) == "catalog v3 -> v3: no changes"
+    back = catalog.diff(3, 0)
+    assert back.apply(catalog.as_of(3).state).same_content(catalog.as_of(0).state)
+
+
+def test_a_second_catalog_sees_commits(catalog: Catalog, store: ObjectStore) -> None:
+    other = Catalog(store)
+    _sales(catalog)
+    assert other.list_tables() == ["sales.orders"]
+    other.alter_table("sales.orders", description="changed by other")
+    assert catalog.load_table("sales.orders").description == "changed by other"
+
+
+def test_replay_and_snapshot_give_the_same_state(catalog: Catalog, store: ObjectStore) -> None:
+    follower = Catalog(store)
+    _sales(catalog)
+    assert follower.version == 2  # loads the snapshot
+    catalog.alter_table("sales.orders", tags=["a"])
+    catalog.define_asset(AssetDef("x", "python", deps=("y",)))
+    catalog.drop_table("sales.orders")
+    replayed = follower.state  # replays three records on top of version 2
+    loaded = Catalog(store).state  # reads the snapshot of version 5
+    assert replayed.version == loaded.version == 5
+    assert replayed == loaded
+
+
+def test_snapshot_files_are_plain_parquet(catalog: Catalog, store: ObjectStore) -> None:
+    _sales(catalog)
+    record = catalog.history()[-1]
+    assert sorted(record.snapshot) == ["assets", "columns", "namespaces", "tables"]
+    tables = pq.read_table(io.BytesIO(store.read(record.snapshot["tables"]))).to_pylist()
+    assert tables[0]["full_name"] == "sales.orders"
+    assert tables[0]["catalog_version"] == 2
+    columns = pq.read_table(io.BytesIO(store.read(record.snapshot["columns"])))
+    assert columns.column("name").to_pylist() == ["id", "amount", "placed_at"]
+    assert columns.column("position").to_pylist() == [0, 1, 2]
+
+
+def _gate(append: Any, barrier: threading.Barrier) -> Any:
+    held = [True]
+
+    def gated(record: Any) -> None:
+        if held:  # only the first attempt waits for the others
+            held.clear()
+            barrier.wait(timeout=30)
+        append(record)
+
+    return gated
+
+
+def _race(catalogs: list[Catalog], make_ops: Any) -> list[Any]:
+    """Run one commit per catalog, all based on the same version, released together."""
+    barrier = threading.Barrier(len(catalogs))
+    results: list[Any] = [None] * len(catalogs)
+    for cat in catalogs:
+        cat._log.append = _gate(cat._log.append, barrier)  # type: ignore[method-assign]
+
+    def run(i: int) -> None:
+        try:
+            results[i] = catalogs[i].commit(make_ops(i))
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(catalogs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for cat in catalogs:
+        del cat._log.append
+    return results
+
+
+def test_same_table_different_schemas_one_wins_other_conflicts(store: ObjectStore) -> None:
+    setup = Catalog(store)
+    setup.create_namespace("sales")
+    writers = [Catalog(store, min_wait=0.001) for _ in range(2)]
+    schemas = [[Column("a", "int64")], [Column("b", "string")]]
+    results = _race(
+        writers,
+        lambda i: [CreateTable(_table("sales.orders", schemas[i]))],
+    )
+    conflicts = [r for r in results if isinstance(r, CommitConflict)]
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(conflicts) == 1, results
+    assert len(winners) == 1, results
+    assert conflicts[0].object_name == "sales.orders"
+    assert conflicts[0].version == 2
+    won = winners[0].operations[0].table.columns
+    assert setup.load_table("sales.orders").columns == won
+    assert setup.version == 2
+
+
+def test_disjoint_concurrent_commits_both_land(store: ObjectStore) -> None:
+    setup = Catalog(store)
+    setup.create_namespace("sales")
+    writers = [Catalog(store, min_wait=0.001) for _ in range(3)]
+    results = _race(writers, lambda i: [CreateTable(_table(f"sales.t{i}", []))])
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sorted(r.version for r in results) == [2, 3, 4]
+    assert setup.list_tables() == ["sales.t0", "sales.t1", "sales.t2"]
+
+
+def test_retries_are_bounded(store: ObjectStore) -> None:
+    setup = Catalog(store)
+    setup.create_namespace("sales")
+    stubborn = Catalog(store, max_retries=0)
+    results = _race([stubborn, Catalog(store)], lambda i: [CreateTable(_table(f"sales.t{i}", []))])
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) <= 1
+    if failures:
+        assert isinstance(failures[0], CommitConflict)
+        assert "gave up after 0 retries" in str(failures[0])
+    assert setup.version == 1 + len(results) - len(failures)
+
+
+def _table(identifier: str, columns: list[Column]) -> Any:
+    from arco_nb.catalog.model import Table
+
+    namespace, name = identifier.split(".")
+    return Table(namespace=namespace, name=name, columns=tuple(columns))
+
+
+def test_repr(catalog: Catalog) -> None:
+    assert "version=0" in repr(catalog)
+    assert repr(catalog.as_of(0)) == "CatalogView(version=0)"

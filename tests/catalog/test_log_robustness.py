@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Corrupt, foreign and missing objects in the commit log: clear errors, never a crash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arco_nb import CorruptObject, ObjectStore, StorageError
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.log import HINT_KEY, LOG_PREFIX
+from tests.catalog.conftest import ORDERS
+
+
+def _key(version: int) -> str:
+    return f"{LOG_PREFIX}/{version:020d}.json"
+
+
+@pytest.fixture
+def filled(store: ObjectStore) -> Catalog:
+    cat = Catalog(store)
+    cat.create_namespace("sales")
+    cat.create_table("sales.orders", ORDERS)
+    return cat
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"schema_version": 1, "version": 3, "comm', "not valid JSON"),
+        (b"\xff\xfe garbage", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (json.dumps({"schema_version": 99}).encode(), "schema_version 99"),
+        (json.dumps({"schema_version": 1, "version": 3}).encode(), "missing or malformed"),
+    ],
+)
+def test_corrupt_record_is_named_in_a_clear_error(
+    filled: Catalog, store: ObjectStore, payload: bytes, reason: str
+) -> None:
+    store.put_if_absent(_key(3), payload)
+    fresh = Catalog(store)
+    with pytest.raises(CorruptObject, match=reason) as info:
+        fresh.list_tables()
+    assert info.value.key == _key(3)
+    # Earlier versions stay readable.
+    assert filled.as_of(2).list_tables() == ["sales.orders"]
+
+
+def test_record_with_wrong_version_number(filled: Catalog, store: ObjectStore) -> None:
+    record = json.loads(store.read(_key(2)))
+    store.put_if_absent(_key(3), json.dumps(record).encode())
+    with pytest.raises(CorruptObject, match="says it is version 2"):
+        Catalog(store).version  # noqa: B018 - the read is the test
+
+
+def test_unknown_operation_and_unknown_fields(filled: Catalog, store: ObjectStore) -> None:
+    record = json.loads(store.read(_key(2)))
+    record["version"] = 3
+    record["future_field"] = {"ignored": True}  # unknown fields are allowed (forward compat)
+    record["operations"] = [{"op": "create_namespace", "name": "hr", "colour": "blue"}]
+    store.put_if_absent(_key(3), json.dumps(record).encode())
+    assert filled.list_namespaces() == ["hr", "sales"]  # replayed from the record
+    record["version"] = 4
+    record["operations"] = [{"op": "teleport_table"}]
+    store.put_if_absent(_key(4), json.dumps(record).encode())
+    with pytest.raises(CorruptObject, match="unknown operation 'teleport_table'"):
+        filled.list_namespaces()
+
+
+def test_missing_snapshot_file(filled: Catalog, store: ObjectStore) -> None:
+    record = filled.history()[-1]
+    store.delete(record.snapshot["tables"])
+    with pytest.raises(CorruptObject, match="snapshot file named by the log is missing"):
+        Catalog(store).list_tables()
+
+
+def test_snapshot_file_that_is_not_parquet(filled: Catalog, store: ObjectStore) -> None:
+    record = filled.history()[-1]
+    store.write(record.snapshot["columns"], b"PAR1 but not really")
+    with pytest.raises(CorruptObject, match="not a readable Parquet file"):
+        Catalog(store).list_tables()
+
+
+def test_directory_where_a_record_should_be(local_root: str) -> None:
+    from arco_nb import TenantScope
+
+    store = TenantScope(local_root).store()
+    cat = Catalog(store)
+    cat.create_namespace("a")
+    store.write(f"{_key(2)}/inside", b"x")  # _log/...2.json is now a directory
+    fresh = Catalog(store)
+    assert fresh.version == 1  # a directory is not a record
+    with pytest.raises(StorageError, match="collide") as info:
+        fresh.create_namespace("b")
+    assert info.value.key == _key(2)
+
+
+def test_foreign_objects_in_the_log_are_skipped_with_a_warning(
+    filled: Catalog, store: ObjectStore
+) -> None:
+    store.write(f"{LOG_PREFIX}/README.txt", b"hello")
+    store.delete(HINT_KEY)
+    with pytest.warns(UserWarning, match="README.txt"):
+        assert Catalog(store).version == 2
+
+
+@pytest.mark.parametrize(
+    "hint", [b'{"latest": 1}', b'{"latest": 99}', b"not json", b'{"latest": "2"}', None]
+)
+def test_the_hint_is_never_trusted_alone(
+    filled: Catalog, store: ObjectStore, hint: bytes | None
+) -> None:
+    if hint is None:
+        store.delete(HINT_KEY)
+    else:
+        store.write(HINT_KEY, hint)
+    assert Catalog(store).version == 2
+    assert Catalog(store).list_tables() == ["sales.orders"]
+
+
+def test_reading_the_latest_version_does_not_list_the_log(
+    filled: Catalog, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_listing(prefix: str = "") -> list[str]:
+        raise AssertionError(f"listed {prefix}")
+
+    monkeypatch.setattr(store, "list", no_listing)
+    fresh = Catalog(store)
+    assert fresh.version == 2
+    filled.create_namespace("hr")
+    assert fresh.list_namespaces() == ["hr", "sales"]
