@@ -1,0 +1,288 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""The Tier 2 event log: append-only inbox, compaction into Parquet, fresh reads.
+
+Layout (DESIGN §2)::
+
+    events/inbox/{date}/{object}.json                 immutable, one event or a batch
+    events/compacted/{table}/part-{seq}-{id}.parquet  written by compaction
+    events/compacted/_manifests/{seq:020d}.json       put-if-absent; names the live parts
+
+* **Append** creates one inbox object put-if-absent, named after its event ids, so a replayed
+  append finds the object already there and changes nothing. The event is visible to readers as
+  soon as ``append`` returns.
+* **Compaction** reads the inbox objects the latest manifest has not compacted, writes them as
+  new Parquet parts, and commits manifest ``seq + 1`` put-if-absent. The manifest is the commit
+  point; a crash before it leaves only unreferenced parts (collected later), a crash after it
+  leaves inbox objects the manifest already marks as compacted. Re-running converges.
+* **Garbage collection** deletes inbox objects compacted longer ago than the grace period, and
+  unreferenced parts older than it, so readers that started before a compaction finish safely.
+* **Fresh read** = the manifest's parts + the uncompacted inbox, deduplicated by event id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from arco_nb.catalog.events import (
+    EVENT_SCHEMA_VERSION,
+    KINDS,
+    Event,
+    events_to_tables,
+    inbox_object,
+    parse_inbox_object,
+)
+from arco_nb.catalog.sequence import NumberedObjects
+from arco_nb.core.errors import AlreadyExists, CorruptObject, ObjectNotFound
+from arco_nb.core.ids import canonical_json, content_id, id_timestamp, new_id
+from arco_nb.core.storage import ObjectStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["CompactionResult", "EventLog", "Manifest"]
+
+INBOX = "events/inbox"
+COMPACTED = "events/compacted"
+MANIFESTS = f"{COMPACTED}/_manifests"
+MANIFEST_HINT = f"{COMPACTED}/_last_manifest.json"
+DEFAULT_GRACE = dt.timedelta(hours=1)
+_PART = re.compile(r"part-\d{20}-([0-9a-hjkmnp-tv-z]{26})\.parquet")
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What compaction has committed: the live parts, and the inbox objects they cover."""
+
+    seq: int = 0
+    created_at: dt.datetime | None = None
+    parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # inbox key -> when it was compacted; dropped once garbage collection deleted the object
+    compacted: Mapping[str, dt.datetime] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": EVENT_SCHEMA_VERSION,
+            "seq": self.seq,
+            "created_at": _iso(self.created_at or dt.datetime.now(dt.UTC)),
+            "parts": {k: list(v) for k, v in sorted(self.parts.items())},
+            "compacted": {k: _iso(v) for k, v in sorted(self.compacted.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, *, key: str) -> Manifest:
+        if not isinstance(data, dict) or data.get("schema_version") != EVENT_SCHEMA_VERSION:
+            raise CorruptObject(key, reason="not a compaction manifest this Arco reads")
+        try:
+            return cls(
+                seq=int(data["seq"]),
+                created_at=dt.datetime.fromisoformat(data["created_at"]),
+                parts={str(k): tuple(map(str, v)) for k, v in data["parts"].items()},
+                compacted={
+                    str(k): dt.datetime.fromisoformat(v) for k, v in data["compacted"].items()
+                },
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CorruptObject(key, reason=f"malformed manifest ({exc!r})") from exc
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    """What one :meth:`EventLog.compact` call did."""
+
+    seq: int
+    inbox_objects: int
+    events: int
+    parts_written: int
+    inbox_deleted: int
+    parts_deleted: int
+
+
+class EventLog:
+    """Append, compact and read the operational facts of one workspace.
+
+    Parameters
+    ----------
+    store
+        The workspace's object store.
+    grace
+        How long compacted inbox objects and unreferenced parts are kept before deletion.
+    """
+
+    def __init__(self, store: ObjectStore, *, grace: dt.timedelta = DEFAULT_GRACE) -> None:
+        self.store = store
+        self.grace = grace
+        self._manifests = NumberedObjects(store, MANIFESTS, MANIFEST_HINT)
+        self._manifest = Manifest()
+        self._parsed: dict[str, list[Event]] = {}  # inbox objects never change: cache them
+
+    # -- append ---------------------------------------------------------------------------------
+    def append(self, events: Event | Iterable[Event]) -> list[str]:
+        """Append one event or a batch as one immutable inbox object; return the event ids.
+
+        Appending the same events again is harmless: the object name is derived from their ids.
+        """
+        batch = [events] if isinstance(events, Event) else list(events)
+        if not batch:
+            return []
+        for event in batch:
+            event.validate()
+        ids = [e.event_id for e in batch]
+        name = ids[0] if len(ids) == 1 else content_id(ids, prefix="batch_")
+        day = min(e.at for e in batch).strftime("%Y-%m-%d")
+        key = f"{INBOX}/{day}/{name}.json"
+        with contextlib.suppress(AlreadyExists):  # the very same events are already there
+            self.store.put_if_absent(key, canonical_json(inbox_object(batch)))
+        return ids
+
+    # -- manifests ------------------------------------------------------------------------------
+    def manifest(self) -> Manifest:
+        """The latest committed compaction manifest (an empty one before the first)."""
+        seq = self._manifests.latest(self._manifest.seq)
+        if seq != self._manifest.seq:
+            key = self._manifests.key(seq)
+            self._manifest = Manifest.from_json(self._manifests.read(seq), key=key)
+        return self._manifest
+
+    # -- reading --------------------------------------------------------------------------------
+    def _uncompacted(self, manifest: Manifest) -> list[str]:
+        return [k for k in self.store.list(INBOX) if k not in manifest.compacted]
+
+    def _read_inbox(self, keys: Iterable[str]) -> list[Event]:
+        events: list[Event] = []
+        for key in keys:
+            parsed = self._parsed.get(key)
+            if parsed is None:
+                try:
+                    parsed = parse_inbox_object(self.store.read(key), key=key)
+                except CorruptObject as exc:
+                    # One foreign or damaged object must not hide every other fact; it stays
+                    # in the inbox (never marked compacted) for a human to look at.
+                    warnings.warn(f"Skipping unreadable event object: {exc}", stacklevel=3)
+                    continue
+                self._parsed[key] = parsed
+            events.extend(parsed)
+        return events
+
+    def snapshot(self) -> tuple[Manifest, list[Event]]:
+        """The latest manifest and every event not yet compacted into its parts."""
+        for _ in range(3):
+            manifest = self.manifest()
+            try:
+                return manifest, self._read_inbox(self._uncompacted(manifest))
+            except ObjectNotFound:
+                # A compaction committed and collected an object between our list and read.
+                continue
+        manifest = self.manifest()  # pragma: no cover - three collections in a row
+        return manifest, self._read_inbox(self._uncompacted(manifest))  # pragma: no cover
+
+    def read_table(self, name: str) -> pa.Table:
+        """One fact table as Arrow: compacted parts + fresh inbox, deduplicated by event id."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        manifest, fresh = self.snapshot()
+        pieces = [pq.read_table(self.store.open(key)) for key in manifest.parts.get(name, ())]
+        pieces.append(events_to_tables(fresh)[name])
+        return _dedup(pa.concat_tables(pieces))
+
+    # -- compaction -----------------------------------------------------------------------------
+    def compact(self, *, now: dt.datetime | None = None) -> CompactionResult:
+        """Fold the uncompacted inbox into new Parquet parts and collect expired objects.
+
+        Safe to run concurrently with writers and with other compactors, and to re-run after a
+        crash at any point.
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        while True:
+            base = self.manifest()
+            keys = self._uncompacted(base)
+            # Replayed appends put the same event in several objects; store it once.
+            events = list({e.event_id: e for e in self._read_inbox(keys)}.values())
+            keys = [k for k in keys if k in self._parsed]  # unreadable objects stay in the inbox
+            seq = base.seq + 1
+            parts = {name: list(existing) for name, existing in base.parts.items()}
+            written: list[str] = []
+            for name, table in events_to_tables(events).items():
+                if table.num_rows:
+                    key = f"{COMPACTED}/{name}/part-{seq:020d}-{new_id()}.parquet"
+                    self._write_part(key, table)
+                    parts.setdefault(name, []).append(key)
+                    written.append(key)
+            expired = {k for k, at in base.compacted.items() if now - at >= self.grace}
+            if not keys and not expired:
+                deleted_parts = self._collect_parts(base, now)
+                return CompactionResult(base.seq, 0, 0, 0, 0, deleted_parts)
+            # Delete expired inbox objects *before* the manifest forgets them: a crash in
+            # between leaves them listed as compacted, so they are never compacted twice.
+            for key in sorted(expired):
+                self.store.delete(key)
+            compacted = {k: at for k, at in base.compacted.items() if k not in expired}
+            compacted.update(dict.fromkeys(keys, now))
+            manifest = Manifest(seq, now, {k: tuple(v) for k, v in parts.items()}, compacted)
+            try:
+                self._manifests.create(seq, manifest.to_json())
+            except AlreadyExists:
+                for key in written:  # another compactor won this round; ours are orphans
+                    self.store.delete(key)
+                continue
+            self._manifests.write_hint(seq)
+            self._manifest = manifest
+            for key in expired:
+                self._parsed.pop(key, None)
+            deleted_parts = self._collect_parts(manifest, now)
+            return CompactionResult(
+                seq, len(keys), len(events), len(written), len(expired), deleted_parts
+            )
+
+    def _write_part(self, key: str, table: pa.Table) -> None:
+        import pyarrow.parquet as pq
+
+        with self.store.open(key, "wb") as f:
+            pq.write_table(table.sort_by("at"), f, compression="zstd")
+
+    def _collect_parts(self, manifest: Manifest, now: dt.datetime) -> int:
+        """Delete parts no manifest references (from crashed or losing compactions)."""
+        live = {k for keys in manifest.parts.values() for k in keys}
+        deleted = 0
+        for name in {t.name for t in KINDS.values()}:
+            for key in self.store.list(f"{COMPACTED}/{name}"):
+                if key in live:
+                    continue
+                match = _PART.fullmatch(key.rsplit("/", 1)[-1])
+                if match is None:
+                    continue  # not ours: leave it alone
+                try:
+                    age = now - id_timestamp(match.group(1))
+                except ValueError:
+                    continue
+                if age >= self.grace:  # younger ones may belong to a compaction in flight
+                    self.store.delete(key)
+                    deleted += 1
+        return deleted
+
+
+def _dedup(table: pa.Table) -> pa.Table:
+    """Keep the first row of each event id (replayed appends and re-compaction repeat them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return table
+    indices = pa.array(range(table.num_rows), type=pa.int64())
+    first = (
+        pa.table({"event_id": table["event_id"], "i": indices})
+        .group_by("event_id", use_threads=False)
+        .aggregate([("i", "min")])
+        .column("i_min")
+    )
+    return table.take(pc.take(first, pc.sort_indices(first)))

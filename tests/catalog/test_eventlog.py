@@ -1,0 +1,283 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arco_nb import ArcoError, CorruptObject, ObjectStore, TenantScope
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.eventlog import INBOX, MANIFESTS, EventLog
+from arco_nb.catalog.events import Event
+from arco_nb.core.ids import _encode, new_id
+from tests.catalog.conftest import ORDERS
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "arco_nb" / "contracts"
+T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _run(run_id: str, status: str, seconds: int = 0, **extra: object) -> Event:
+    return Event.create(
+        "run", run_id=run_id, at=T0 + dt.timedelta(seconds=seconds), status=status, **extra
+    )
+
+
+def _ids(log: EventLog, table: str = "run_transitions") -> list[str]:
+    return sorted(log.read_table(table).column("event_id").to_pylist())
+
+
+@pytest.fixture
+def log(store: ObjectStore) -> EventLog:
+    return EventLog(store, grace=dt.timedelta(minutes=5))
+
+
+def test_event_ids_are_deterministic() -> None:
+    assert _run("r1", "queued").event_id == _run("r1", "queued").event_id
+    assert _run("r1", "queued").event_id != _run("r1", "queued", seconds=1).event_id
+    assert _run("r1", "queued").event_id.startswith("ev_")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"kind": "teleport"}, "unknown event kind"),
+        ({"kind": "run"}, "lacks status"),
+        ({"kind": "run", "status": "exploded"}, "not a run state"),
+        ({"kind": "materialization", "rows": 1}, "lacks bytes, materialization_id"),
+    ],
+)
+def test_invalid_events_are_refused(kwargs: dict[str, object], reason: str) -> None:
+    kind = kwargs.pop("kind")
+    with pytest.raises(CorruptObject, match=reason):
+        Event.create(str(kind), run_id="r", **kwargs)
+    with pytest.raises(ArcoError, match="timezone-aware"):
+        Event.create("run", run_id="r", at=dt.datetime(2024, 1, 1), status="queued")
+
+
+def test_an_appended_event_is_visible_at_once(log: EventLog, store: ObjectStore) -> None:
+    other = EventLog(store)
+    log.append(_run("r1", "queued"))
+    assert len(_ids(other)) == 1
+
+
+def test_replayed_appends_deduplicate(log: EventLog, store: ObjectStore) -> None:
+    a, b = _run("r1", "queued"), _run("r1", "running", 1)
+    assert log.append(a) == [a.event_id]
+    log.append(a)
+    assert len(store.list(INBOX)) == 1
+    log.append([a, b])
+    log.append([a, b])
+    assert len(store.list(INBOX)) == 2
+    assert _ids(log) == sorted([a.event_id, b.event_id])
+    assert log.append([]) == []
+
+
+def test_compaction_keeps_every_event_once(log: EventLog, store: ObjectStore) -> None:
+    events = [_run(f"r{i}", "queued", i) for i in range(20)]
+    for e in events[:10]:
+        log.append(e)
+    log.append(events[5:])  # overlaps with the single appends
+    before = _ids(log)
+    result = log.compact(now=T0)
+    assert (result.seq, result.inbox_objects, result.events) == (1, 11, 20)
+    assert _ids(log) == before == sorted(e.event_id for e in events)
+    assert log.compact(now=T0).inbox_objects == 0, "re-running is a no-op"
+    parts = log.manifest().parts["run_transitions"]
+    assert len(parts) == 1
+    assert log.read_table("run_transitions").num_rows == 20
+
+
+def test_garbage_collection_waits_for_the_grace_period(log: EventLog, store: ObjectStore) -> None:
+    log.append(_run("r1", "queued"))
+    log.compact(now=T0)
+    assert len(store.list(INBOX)) == 1, "kept during the grace period"
+    log.compact(now=T0 + dt.timedelta(minutes=4))
+    assert len(store.list(INBOX)) == 1
+    result = log.compact(now=T0 + dt.timedelta(minutes=5))
+    assert result.inbox_deleted == 1
+    assert store.list(INBOX) == []
+    assert log.manifest().compacted == {}
+    assert len(_ids(log)) == 1
+
+
+def test_orphan_parts_are_collected_after_the_grace_period(
+    log: EventLog, store: ObjectStore
+) -> None:
+    log.append(_run("r1", "queued"))
+    log.compact()
+    old_id = _encode(1_600_000_000_000 << 80)  # an id made in 2020
+    orphan = f"events/compacted/run_transitions/part-00000000000000000009-{old_id}.parquet"
+    store.write(orphan, b"left by a crashed compactor")
+    assert log.compact().parts_deleted == 1
+    assert not store.exists(orphan)
+    fresh = f"events/compacted/run_transitions/part-00000000000000000009-{new_id()}.parquet"
+    store.write(fresh, b"in flight")
+    store.write("events/compacted/run_transitions/notes.txt", b"someone else's")
+    assert log.compact().parts_deleted == 0, "too young, or not ours"
+    assert store.exists(fresh)
+
+
+def test_concurrent_compactors_agree(store: ObjectStore) -> None:
+    writer = EventLog(store)
+    events = [_run(f"r{i}", "queued", i) for i in range(30)]
+    for e in events:
+        writer.append(e)
+    compactors = [EventLog(store) for _ in range(4)]
+    barrier = threading.Barrier(4)
+    errors: list[Exception] = []
+
+    def go(log: EventLog) -> None:
+        barrier.wait()
+        try:
+            log.compact()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in compactors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _ids(writer) == sorted(e.event_id for e in events)
+    manifest = writer.manifest()
+    assert set(manifest.compacted) == set(store.list(INBOX))
+    live = {k for keys in manifest.parts.values() for k in keys}
+    on_disk = set(store.list("events/compacted/run_transitions"))
+    assert live <= on_disk
+    # Every event is in exactly one live part.
+    import pyarrow.parquet as pq
+
+    rows = sum(pq.read_table(store.open(k)).num_rows for k in live)
+    assert rows == len(events)
+
+
+def test_corrupt_inbox_objects_are_skipped_with_a_warning(
+    log: EventLog, store: ObjectStore
+) -> None:
+    log.append(_run("r1", "queued"))
+    store.write(f"{INBOX}/2024-05-01/truncated.json", b'{"schema_version": 1, "ev')
+    store.write(
+        f"{INBOX}/2024-05-01/future.json", json.dumps({"schema_version": 9, "events": []}).encode()
+    )
+    store.write(
+        f"{INBOX}/2024-05-01/alien.json",
+        json.dumps({"schema_version": 1, "events": [{"kind": "x"}]}).encode(),
+    )
+    with pytest.warns(UserWarning, match="Skipping unreadable event object") as caught:
+        ids = _ids(log)
+    assert len(ids) == 1
+    with pytest.warns(UserWarning, match="Skipping unreadable event object"):
+        result = log.compact()
+    assert {"truncated.json", "future.json", "alien.json"} <= {
+        str(w.message).split("'")[1].rsplit("/", 1)[-1] for w in caught
+    }
+    assert result.events == 1
+    assert f"{INBOX}/2024-05-01/truncated.json" not in log.manifest().compacted, "kept for a human"
+
+
+def test_corrupt_manifest_is_a_clear_error(log: EventLog, store: ObjectStore) -> None:
+    log.append(_run("r1", "queued"))
+    log.compact()
+    store.put_if_absent(f"{MANIFESTS}/{2:020d}.json", b"{not json")
+    with pytest.raises(CorruptObject, match=r"00000000000000000002\.json"):
+        EventLog(store).read_table("run_transitions")
+
+
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    from referencing import Registry, Resource
+
+    schemas = {p.name: json.loads(p.read_text()) for p in CONTRACTS.glob("*.json")}
+    registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in schemas.values()
+    )
+    schema = schemas[name]
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
+
+
+def test_everything_written_matches_the_published_contracts(store: ObjectStore) -> None:
+    catalog = Catalog(store)
+    catalog.create_namespace("sales")
+    catalog.create_table("sales.orders", ORDERS)
+    log = EventLog(store)
+    log.append(_run("r1", "queued", plan_id="p", executor="inline"))
+    log.append(
+        [
+            Event.create("task", run_id="r1", asset="a", status="failed", attempt=1, error="boom"),
+            Event.create(
+                "materialization",
+                run_id="r1",
+                asset="a",
+                materialization_id="m1",
+                rows=3,
+                bytes=10,
+                schema_hash="h",
+                path="data/a/_/m1.parquet",
+            ),
+            Event.create(
+                "lineage",
+                run_id="r1",
+                asset="a",
+                materialization_id="m1",
+                input_asset="b",
+                input_materialization_id="m0",
+            ),
+            Event.create("log", run_id="r1", asset="a", stream="stderr", pointer="logs/r1/a.txt"),
+        ]
+    )
+    log.compact()
+    checks = {
+        "catalog/_log": "commit.v1.json",
+        INBOX: "inbox.v1.json",
+        MANIFESTS: "manifest.v1.json",
+    }
+    for prefix, schema in checks.items():
+        validator = _validator(schema)
+        keys = store.list(prefix)
+        assert keys
+        for key in keys:
+            validator.validate(json.loads(store.read(key)))
+    with pytest.raises(jsonschema.ValidationError):
+        _validator("event.v1.json").validate({**_run("r", "queued").to_json(), "payload": {}})
+
+
+events_strategy = st.lists(
+    st.builds(
+        lambda r, s, t: _run(f"r{r}", s, t),
+        st.integers(0, 3),
+        st.sampled_from(["queued", "running", "succeeded"]),
+        st.integers(0, 5),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(events_strategy, st.randoms(use_true_random=False), st.booleans())
+def test_dedup_is_order_independent(events: list[Event], rnd: object, compact: bool) -> None:
+    import random
+
+    assert isinstance(rnd, random.Random)
+    expected = sorted({e.event_id for e in events})
+    results = []
+    for _ in range(2):
+        log = EventLog(TenantScope(f"memory://dedup-{uuid.uuid4().hex}").store())
+        shuffled = events * 2
+        rnd.shuffle(shuffled)
+        while shuffled:  # random batch sizes, duplicates within and across batches
+            size = rnd.randint(1, 3)
+            log.append(shuffled[:size])
+            shuffled = shuffled[size:]
+            if compact and rnd.random() < 0.3:
+                log.compact()
+        results.append(_ids(log))
+    assert results[0] == results[1] == expected
