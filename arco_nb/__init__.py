@@ -29,6 +29,7 @@ from arco_nb.core.errors import (
 )
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
+from arco_nb.workspace import Workspace
 
 __all__ = [
     "AlreadyExists",
@@ -49,6 +50,7 @@ __all__ = [
     "TableNotFound",
     "TenantScope",
     "TenantViolation",
+    "Workspace",
     "__version__",
     "load_ipython_extension",
     "unload_ipython_extension",

@@ -145,6 +145,10 @@ class Catalog(CatalogView):
         known = self._state
         return CatalogView(known if version == known.version else self._load(version))
 
+    def record(self, version: int) -> CommitInfo:
+        """The commit record of ``version`` (operations, author, time, snapshot files)."""
+        return self._log.record(version)
+
     def history(self) -> list[CommitInfo]:
         """Every commit, oldest first."""
         return [self._log.record(v) for v in range(1, self.version + 1)]

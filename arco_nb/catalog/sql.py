@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""SQL over the metadata files: DuckDB views in schema ``arco`` (DESIGN §4).
+
+Tier 1 views read the current catalog snapshot; Tier 2 views read the compacted Parquet parts
+plus the not-yet-compacted inbox, deduplicated by event id, so an event is queryable as soon as
+its append returned. On local disk DuckDB reads the Parquet files itself (lazily, in parallel);
+on other backends Arco reads them through fsspec into Arrow and hands DuckDB the tables, which
+needs no DuckDB extension (``docs/adr/0007-sql-over-metadata.md``).
+
+The view names and columns are a public contract: add columns freely, rename or remove only
+through the deprecation policy.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.eventlog import EventLog
+from arco_nb.catalog.events import KINDS, events_to_tables
+from arco_nb.catalog.snapshot import SNAPSHOT_FILES, snapshot_tables
+from arco_nb.core.errors import ArcoError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+__all__ = ["METADATA_VIEWS", "MetadataSQL"]
+
+_TERMINAL_RUN = "('succeeded', 'failed', 'cancelled')"
+_TERMINAL_TASK = "('succeeded', 'failed', 'skipped', 'up_to_date')"
+_RANK = "CASE status WHEN 'queued' THEN 0 WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END"
+
+# Views over the raw tables; {x} names the deduplicated relation of fact table x.
+_DERIVED = {
+    "tables": "SELECT namespace, name, full_name, location, format, description, tags, owner, "
+    "created_at, updated_at, catalog_version FROM _arco_t1_tables",
+    "columns": "SELECT table_name, name, type, nullable, position, description "
+    "FROM _arco_t1_columns",
+    "assets": "SELECT name, kind, code_version, deps, partitions, description, tags, code, "
+    "catalog_version FROM _arco_t1_assets",
+    "namespaces": "SELECT name, description FROM _arco_t1_namespaces",
+    "runs": f"""
+        SELECT run_id,
+               arg_max(status, epoch_us("at") * 4 + {_RANK}) AS status,
+               max(plan_id) AS plan_id,
+               min("at") AS queued_at,
+               min("at") FILTER (WHERE status = 'running') AS started_at,
+               max("at") FILTER (WHERE status IN {_TERMINAL_RUN}) AS finished_at,
+               max(executor) AS executor
+        FROM {{run_transitions}} GROUP BY run_id""",
+    "task_runs": f"""
+        SELECT run_id, asset, "partition",
+               arg_max(status, epoch_us("at") * 4 + {_RANK}) AS status,
+               coalesce(max(attempt), 1) AS attempt,
+               min("at") FILTER (WHERE status = 'running') AS started_at,
+               max("at") FILTER (WHERE status IN {_TERMINAL_TASK}) AS finished_at,
+               arg_max(error, epoch_us("at")) FILTER (WHERE error IS NOT NULL AND error <> '')
+                   AS error
+        FROM {{task_transitions}} GROUP BY run_id, asset, "partition\"""",
+    "materializations": """
+        SELECT materialization_id, run_id, asset, "partition", rows, bytes, schema_hash,
+               fingerprint, path, "at" AS created_at, event_id
+        FROM {materializations}""",
+    "lineage": """
+        SELECT materialization_id, run_id, asset, "partition", input_asset, input_partition,
+               input_materialization_id, "at", event_id
+        FROM {lineage}""",
+    "events": " UNION ALL ".join(
+        f"""SELECT event_id, kind, run_id, asset, "partition", "at", payload::JSON AS payload
+            FROM {{{t.name}}}"""
+        for t in KINDS.values()
+    ),
+    "run_transitions": "SELECT * EXCLUDE (payload, schema_version) FROM {run_transitions}",
+    "task_transitions": "SELECT * EXCLUDE (payload, schema_version) FROM {task_transitions}",
+    "logs": "SELECT * EXCLUDE (payload, schema_version) FROM {logs}",
+}
+METADATA_VIEWS = tuple(sorted(_DERIVED))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class MetadataSQL:
+    """A DuckDB connection whose ``arco`` schema shows one workspace's metadata.
+
+    Views are refreshed before every query: Tier 1 when the catalog version moved, Tier 2 when
+    a compaction committed, and the fresh inbox every time.
+    """
+
+    def __init__(self, catalog: Catalog, events: EventLog) -> None:
+        import duckdb
+
+        self.catalog = catalog
+        self.events = events
+        self.con = duckdb.connect()
+        self._lock = threading.Lock()
+        self._tier1_version = -1
+        self._manifest_seq = -1
+        self._local = catalog.store.protocol == "file"
+        self.con.execute("CREATE SCHEMA arco")
+
+    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
+        """Run ``query`` with the ``arco.*`` views up to date; returns a DuckDB relation."""
+        import duckdb
+
+        with self._lock:
+            self.refresh()
+            try:
+                return self.con.sql(query)
+            except duckdb.Error as exc:
+                raise ArcoError(
+                    f"SQL error: {str(exc).splitlines()[0].rstrip('!. ')}",
+                    hint="Metadata views: " + ", ".join(f"arco.{v}" for v in METADATA_VIEWS),
+                ) from exc
+
+    def refresh(self) -> None:
+        """Bring every view up to date with the files."""
+        state = self.catalog.state
+        if state.version != self._tier1_version:
+            self._tier1(state.version)
+            self._tier1_version = state.version
+        manifest, fresh = self.events.snapshot()
+        fresh_tables = events_to_tables(fresh)
+        for name, table in fresh_tables.items():
+            self.con.register(f"_arco_fresh_{name}", table)
+        if manifest.seq != self._manifest_seq or self._manifest_seq < 0:
+            for table in KINDS.values():
+                parts = list(manifest.parts.get(table.name, ()))
+                source = self._parquet(f"_arco_parts_{table.name}", parts, fresh_tables[table.name])
+                self.con.execute(
+                    f"CREATE OR REPLACE VIEW _arco_all_{table.name} AS SELECT * FROM "
+                    f"(SELECT * FROM {source} UNION ALL BY NAME "
+                    f"SELECT * FROM _arco_fresh_{table.name}) "
+                    'QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY "at") = 1'
+                )
+            self._manifest_seq = manifest.seq
+            names = {t.name: f"_arco_all_{t.name}" for t in KINDS.values()}
+            for view, body in _DERIVED.items():
+                if "{" in body:
+                    self.con.execute(
+                        f"CREATE OR REPLACE VIEW arco.{view} AS {body.format(**names)}"
+                    )
+
+    def _tier1(self, version: int) -> None:
+        files = self.catalog.record(version).snapshot if version else {}
+        empty = snapshot_tables(self.catalog.as_of(0).state) if not files else {}
+        for name in SNAPSHOT_FILES:
+            relation = f"_arco_t1_{name}"
+            if files:
+                self._parquet(relation, [files[name]], None)
+            else:
+                self.con.register(f"{relation}_arrow", empty[name])
+                self.con.execute(
+                    f"CREATE OR REPLACE VIEW {relation} AS SELECT * FROM {relation}_arrow"
+                )
+        for view, body in _DERIVED.items():
+            if "{" not in body:
+                self.con.execute(f"CREATE OR REPLACE VIEW arco.{view} AS {body}")
+
+    def _parquet(self, name: str, keys: list[str], empty: pa.Table | None) -> str:
+        """Define view ``name`` over the Parquet objects ``keys``; return what to select from."""
+        store = self.catalog.store
+        if not keys:
+            if empty is None:  # pragma: no cover - snapshots always have every file
+                raise ArcoError(f"No files for {name}")
+            self.con.register(f"{name}_empty", empty.slice(0, 0))
+            self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_empty")
+            return name
+        if self._local:
+            paths = ", ".join(_literal(store.path(k)) for k in keys)
+            self.con.execute(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{paths}])"
+            )
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.concat_tables([pq.read_table(store.open(k)) for k in keys])
+            self.con.register(f"{name}_arrow", table)
+            self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_arrow")
+        return name
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self.con.close()

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""``Workspace``: one tenant's workspace under a root, and the entry point of the Python API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from arco_nb.core.storage import ObjectStore
+from arco_nb.core.tenancy import TenantScope
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from arco_nb.catalog.catalog import Catalog
+    from arco_nb.catalog.eventlog import CompactionResult, EventLog
+    from arco_nb.catalog.sql import MetadataSQL
+
+__all__ = ["Workspace"]
+
+
+class Workspace:
+    """One workspace of one tenant: its catalog, its event log and SQL over both.
+
+    Parameters
+    ----------
+    root
+        Local path or fsspec URL (``./.arco``, ``s3://bucket/lake``). Default: ``ARCO_ROOT``,
+        else ``./.arco``.
+    tenant, workspace
+        Ids (``[a-z0-9][a-z0-9_-]{0,62}``). Default: ``ARCO_TENANT`` / ``ARCO_WORKSPACE``, else
+        ``default``.
+    storage_options
+        Passed to fsspec (credentials, ``endpoint_url``, ...).
+    grace
+        How long compacted event objects are kept before garbage collection.
+
+    Examples
+    --------
+    >>> ws = Workspace("memory://docs-example", tenant="acme")
+    >>> ws.catalog.create_namespace("sales").version
+    1
+    >>> ws.sql("select count(*) from arco.namespaces").fetchall()
+    [(1,)]
+    """
+
+    def __init__(
+        self,
+        root: str | None = None,
+        *,
+        tenant: str | None = None,
+        workspace: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        grace: dt.timedelta | None = None,
+    ) -> None:
+        self.scope = TenantScope.from_env(
+            root, tenant=tenant, workspace=workspace, storage_options=storage_options
+        )
+        self._grace = grace
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        """The object store rooted at this workspace's prefix."""
+        return self.scope.store()
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The Tier 1 catalog (namespaces, tables, columns, asset definitions)."""
+        from arco_nb.catalog.catalog import Catalog
+
+        return Catalog(self.store)
+
+    @cached_property
+    def events(self) -> EventLog:
+        """The Tier 2 event log (runs, tasks, materializations, lineage)."""
+        from arco_nb.catalog.eventlog import DEFAULT_GRACE, EventLog
+
+        return EventLog(self.store, grace=DEFAULT_GRACE if self._grace is None else self._grace)
+
+    @cached_property
+    def _sql(self) -> MetadataSQL:
+        from arco_nb.catalog.sql import MetadataSQL
+
+        return MetadataSQL(self.catalog, self.events)
+
+    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
+        """Run DuckDB SQL over the ``arco.*`` views of this workspace's metadata."""
+        return self._sql.sql(query)
+
+    def compact(self) -> CompactionResult:
+        """Compact the event inbox into Parquet and collect what the grace period allows."""
+        return self.events.compact()
+
+    def __repr__(self) -> str:
+        s = self.scope
+        return f"Workspace({s.root!r}, tenant={s.tenant!r}, workspace={s.workspace!r})"
