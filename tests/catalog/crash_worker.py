@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""A writer that the crash tests kill -9 at random moments.
+
+``python tests/catalog/crash_worker.py MODE ROOT`` prints ``READY`` once set up, then works in
+a loop, printing ``ACK ...`` after each operation returns (an acknowledged write), until killed.
+MODE is ``commit`` (Tier 1 commits), ``append`` (Tier 2 appends) or ``compact`` (appends and
+compactions interleaved).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+
+from arco_nb import ObjectStore
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.eventlog import EventLog
+from arco_nb.catalog.events import Event
+from arco_nb.catalog.model import AssetDef
+from arco_nb.catalog.operations import DefineAsset
+
+
+def main(mode: str, root: str) -> None:
+    store = ObjectStore(root)
+    pid = os.getpid()
+    catalog = Catalog(store, min_wait=0.001, max_wait=0.01)
+    log = EventLog(store, grace=dt.timedelta(0))
+    print("READY", flush=True)
+    i = 0
+    while True:
+        i += 1
+        if mode == "commit":
+            name = f"a{pid}_{i}"
+            record = catalog.commit([DefineAsset(AssetDef(name, "python", code=str(i)))])
+            print(f"ACK {record.version} {name}", flush=True)
+        else:
+            event = Event.create("run", run_id=f"{pid}-{i}", status="queued")
+            log.append(event)
+            print(f"ACK {event.event_id}", flush=True)
+            if mode == "compact" and i % 3 == 0:
+                log.compact()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
