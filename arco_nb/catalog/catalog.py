@@ -179,16 +179,16 @@ class Catalog(CatalogView):
             for attempt in range(self.max_retries + 1):
                 now = dt.datetime.now(dt.UTC)
                 state = apply_all(base, ops, now).evolve(version=base.version + 1)
-                record = CommitInfo(
+                commit_id = new_id()
+                files = write_snapshot(self.store, f"{SNAPSHOT_PREFIX}/{commit_id}", state)
+                record = CommitInfo.create(
                     version=state.version,
-                    commit_id=new_id(),
+                    commit_id=commit_id,
                     author=author or self.author,
                     created_at=now,
                     operations=ops,
+                    snapshot=files,
                 )
-                directory = f"{SNAPSHOT_PREFIX}/{record.commit_id}"
-                files = write_snapshot(self.store, directory, state)
-                record = CommitInfo(**{**record.__dict__, "snapshot": files})
                 try:
                     self._log.append(record)
                 except AlreadyExists:

@@ -10,8 +10,9 @@ readers probe forward from it and never trust it alone (like Delta's ``_last_che
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from arco_nb.catalog.operations import Operation, operation_from_json
@@ -34,8 +35,38 @@ class CommitInfo:
     commit_id: str
     author: str
     created_at: dt.datetime
-    operations: tuple[Operation, ...]
+    operations_json: tuple[Mapping[str, Any], ...]
     snapshot: Mapping[str, str] = field(default_factory=dict)
+    key: str = field(default="", compare=False, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        version: int,
+        commit_id: str,
+        author: str,
+        created_at: dt.datetime,
+        operations: Sequence[Operation],
+        snapshot: Mapping[str, str],
+    ) -> CommitInfo:
+        """A record for operations this process is committing."""
+        info = cls(
+            version,
+            commit_id,
+            author,
+            created_at,
+            tuple(op.to_json() for op in operations),
+            snapshot,
+        )
+        info.__dict__["operations"] = tuple(operations)  # already parsed: prime the cache
+        return info
+
+    @cached_property
+    def operations(self) -> tuple[Operation, ...]:
+        """The typed operations (parsed on first use: loading a snapshot does not need them)."""
+        source = self.key or f"commit record of version {self.version}"
+        return tuple(operation_from_json(op, source=source) for op in self.operations_json)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,7 +76,7 @@ class CommitInfo:
             "commit_id": self.commit_id,
             "author": self.author,
             "created_at": self.created_at.astimezone(dt.UTC).isoformat(),
-            "operations": [op.to_json() for op in self.operations],
+            "operations": [dict(op) for op in self.operations_json],
             "snapshot": dict(self.snapshot),
         }
 
@@ -59,13 +90,17 @@ class CommitInfo:
                 key, reason=f"schema_version {schema!r} is not one this Arco reads (1)"
             )
         try:
+            operations = tuple(data["operations"])
+            if not all(isinstance(op, dict) and "op" in op for op in operations):
+                raise ValueError("operations must be objects with an 'op'")
             return cls(
                 version=int(data["version"]),
                 commit_id=str(data["commit_id"]),
                 author=str(data["author"]),
                 created_at=dt.datetime.fromisoformat(data["created_at"]),
-                operations=tuple(operation_from_json(op, source=key) for op in data["operations"]),
+                operations_json=operations,
                 snapshot={str(k): str(v) for k, v in data["snapshot"].items()},
+                key=key,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CorruptObject(key, reason=f"missing or malformed field ({exc!r})") from exc

@@ -130,7 +130,7 @@ def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) ->
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    data: dict[str, list[dict[str, Any]]] = {}
+    data: dict[str, dict[str, list[Any]]] = {}
     for name in SNAPSHOT_FILES:
         key = files.get(name)
         if key is None:
@@ -142,35 +142,53 @@ def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) ->
                 key, reason="the snapshot file named by the log is missing"
             ) from exc
         try:
-            data[name] = pq.read_table(pa.BufferReader(raw)).to_pylist()
+            data[name] = pq.read_table(pa.BufferReader(raw)).to_pydict()
         except (pa.ArrowInvalid, OSError) as exc:
             raise CorruptObject(key, reason=f"not a readable Parquet file ({exc})") from exc
 
+    # Column-wise: much faster than building a dict per row for large catalogs.
+    cols = data["columns"]
     columns: dict[str, list[Column]] = {}
-    for row in sorted(data["columns"], key=lambda r: (r["table_name"], r["position"])):
-        columns.setdefault(row["table_name"], []).append(Column.from_json(row))
-    tables = {
-        row["full_name"]: Table(
-            namespace=row["namespace"],
-            name=row["name"],
-            columns=tuple(columns.get(row["full_name"], ())),
-            location=row["location"],
-            format=row["format"],
-            description=row["description"],
-            tags=tuple(row["tags"] or ()),
-            owner=row["owner"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+    order = sorted(
+        range(len(cols["name"])), key=lambda i: (cols["table_name"][i], cols["position"][i])
+    )
+    for i in order:
+        columns.setdefault(cols["table_name"][i], []).append(
+            Column(cols["name"][i], cols["type"][i], cols["nullable"][i], cols["description"][i])
         )
-        for row in data["tables"]
+    t = data["tables"]
+    tables = {
+        full: Table(
+            namespace=t["namespace"][i],
+            name=t["name"][i],
+            columns=tuple(columns.get(full, ())),
+            location=t["location"][i],
+            format=t["format"][i],
+            description=t["description"][i],
+            tags=tuple(t["tags"][i] or ()),
+            owner=t["owner"][i],
+            created_at=t["created_at"][i],
+            updated_at=t["updated_at"][i],
+        )
+        for i, full in enumerate(t["full_name"])
     }
+    ns = data["namespaces"]
+    a = data["assets"]
     return CatalogState(
         version=version,
-        namespaces={r["name"]: Namespace.from_json(r) for r in data["namespaces"]},
+        namespaces={n: Namespace(n, d) for n, d in zip(ns["name"], ns["description"], strict=True)},
         tables=tables,
-        assets={r["name"]: AssetDef.from_json(_lists(r)) for r in data["assets"]},
+        assets={
+            a["name"][i]: AssetDef(
+                name=a["name"][i],
+                kind=a["kind"][i],
+                code=a["code"][i],
+                code_version=a["code_version"][i],
+                deps=tuple(a["deps"][i] or ()),
+                partitions=a["partitions"][i],
+                description=a["description"][i],
+                tags=tuple(a["tags"][i] or ()),
+            )
+            for i in range(len(a["name"]))
+        },
     )
-
-
-def _lists(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {**row, "deps": row["deps"] or (), "tags": row["tags"] or ()}

@@ -23,7 +23,7 @@ import contextlib
 import errno
 import io
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from arco_nb.core.backends import BACKENDS, AtomicWriter, Backend, protocol_of
@@ -198,52 +198,69 @@ class ObjectStore:
         raise ConfigError(f"Unsupported mode {mode!r}", hint="Use 'rb', 'wb' or 'xb'")
 
     # -- errors ---------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _errors(self, key: str, action: str) -> Iterator[None]:
-        try:
-            yield
-        except ArcoError:
-            raise
-        except FileExistsError as exc:
-            raise AlreadyExists(key, url=self._url) from exc
-        except FileNotFoundError as exc:
-            if action in {"open", "read"}:
-                raise ObjectNotFound(key, url=self._url) from exc
-            raise StorageError(
-                f"Cannot {action} {key!r} under {self._url}: a parent path is missing",
-                key=key,
-                url=self._url,
-                hint="Check that the root exists",
-            ) from exc
-        except (IsADirectoryError, NotADirectoryError) as exc:
-            raise StorageError(
-                f"Cannot {action} {key!r}: a file and a directory collide on that path ({exc})",
-                key=key,
-                url=self._url,
-                hint="Something other than Arco wrote there; move it aside",
-            ) from exc
-        except PermissionError as exc:
-            raise StorageError(
-                f"Permission denied to {action} {key!r} under {self._url}",
-                key=key,
-                url=self._url,
-                hint="Check the credentials or file permissions of this root",
-            ) from exc
-        except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                raise AlreadyExists(key, url=self._url) from exc
-            raise StorageError(
-                f"Cannot {action} {key!r} under {self._url}: {exc}", key=key, url=self._url
-            ) from exc
-        except (TypeError, AttributeError):
-            raise  # a caller's mistake, not a storage failure
-        except Exception as exc:  # botocore credential and endpoint errors, for instance
-            raise StorageError(
-                f"Cannot {action} {key!r} under {self._url}: {type(exc).__name__}: {exc}",
-                key=key,
-                url=self._url,
-                hint="Check the root URL, endpoint and credentials",
-            ) from exc
+    def _errors(self, key: str, action: str) -> _Translate:
+        return _Translate(self._url, key, action)
+
+
+class _Translate:
+    """Turns backend exceptions into :class:`StorageError` subclasses naming the key.
+
+    A small class rather than ``@contextmanager``: it wraps every storage call, so it is hot.
+    """
+
+    __slots__ = ("_action", "_key", "_url")
+
+    def __init__(self, url: str, key: str, action: str) -> None:
+        self._url, self._key, self._action = url, key, action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        # ArcoErrors pass through, and so do TypeError and AttributeError: a caller's mistake.
+        if isinstance(exc, Exception) and not isinstance(
+            exc, ArcoError | TypeError | AttributeError
+        ):
+            raise _translate(exc, self._url, self._key, self._action) from exc
+
+
+def _translate(exc: Exception, url: str, key: str, action: str) -> StorageError:
+    if isinstance(exc, FileExistsError):
+        return AlreadyExists(key, url=url)
+    if isinstance(exc, FileNotFoundError):
+        if action in {"open", "read"}:
+            return ObjectNotFound(key, url=url)
+        return StorageError(
+            f"Cannot {action} {key!r} under {url}: a parent path is missing",
+            key=key,
+            url=url,
+            hint="Check that the root exists",
+        )
+    if isinstance(exc, IsADirectoryError | NotADirectoryError):
+        return StorageError(
+            f"Cannot {action} {key!r}: a file and a directory collide on that path ({exc})",
+            key=key,
+            url=url,
+            hint="Something other than Arco wrote there; move it aside",
+        )
+    if isinstance(exc, PermissionError):
+        return StorageError(
+            f"Permission denied to {action} {key!r} under {url}",
+            key=key,
+            url=url,
+            hint="Check the credentials or file permissions of this root",
+        )
+    if isinstance(exc, OSError):
+        if exc.errno == errno.EEXIST:
+            return AlreadyExists(key, url=url)
+        return StorageError(f"Cannot {action} {key!r} under {url}: {exc}", key=key, url=url)
+    # botocore credential and endpoint errors, for instance
+    return StorageError(
+        f"Cannot {action} {key!r} under {url}: {type(exc).__name__}: {exc}",
+        key=key,
+        url=url,
+        hint="Check the root URL, endpoint and credentials",
+    )
 
 
 class _ErrorMappingWriter(io.RawIOBase):

@@ -10,6 +10,7 @@ hands out (:meth:`TenantScope.store`) is rooted there and accepts only keys that
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -103,18 +104,25 @@ def check_key(key: object) -> str:
     """
     if not isinstance(key, str):
         raise TenantViolation(repr(key), reason="a key must be a string")
+    problem = _key_problem(key)
+    if problem is not None:
+        raise TenantViolation(key, reason=problem)
+    return key
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _key_problem(key: str) -> str | None:
+    # Cached: stores check the same keys (log versions, hints) over and over.
     decoded = key
     for _ in range(4):  # double- and triple-encoding are classic traversal tricks
         problem = _problem(decoded)
         if problem is not None:
-            if decoded != key:
-                problem += " (after URL decoding)"
-            raise TenantViolation(key, reason=problem)
+            return problem + (" (after URL decoding)" if decoded != key else "")
         step = unquote(decoded)
         if step == decoded:
-            return key
+            return None
         decoded = step
-    raise TenantViolation(key, reason="the key is URL-encoded too many times")
+    return "the key is URL-encoded too many times"
 
 
 def join_key(*parts: str) -> str:
