@@ -35,6 +35,7 @@ dot:  ## make sure graphviz's `dot` program is installed
 demo: install  ## run the demo against ./.arco
 	@sh scripts/ensure-dot.sh --optional
 	$(BIN)/python examples/core_store_demo.py
+	$(BIN)/python examples/metadata_demo.py
 
 test: install-dev  ## everything CI checks: lint, types, tests with coverage, notebooks, docs
 	@sh scripts/ensure-dot.sh

@@ -18,7 +18,8 @@ from arco_nb.core.ids import canonical_json, content_id, new_id
 
 
 def main(root: str = "./.arco") -> int:
-    scope = arco.TenantScope.from_env(root, tenant="demo")
+    # Its own workspace: the records it races for are not real catalog commits.
+    scope = arco.TenantScope.from_env(root, tenant="demo", workspace="storage-tour")
     store = scope.store()
     print(f"Arco {arco.__version__} core demo")
     print(f"  workspace : tenant={scope.tenant} workspace={scope.workspace}")

@@ -137,7 +137,7 @@ class Catalog(CatalogView):
         """A read-only view of the catalog as it was at ``version``."""
         # Bounds come from probing the log only: a damaged newer record must not hide old ones.
         latest = self._log.latest(self._state.version)
-        if not isinstance(version, int) or not 0 <= version <= latest:
+        if type(version) is not int or not 0 <= version <= latest:
             raise CatalogError(
                 f"There is no catalog version {version!r}",
                 hint=f"Versions run from 0 to {latest}",
@@ -147,6 +147,11 @@ class Catalog(CatalogView):
 
     def record(self, version: int) -> CommitInfo:
         """The commit record of ``version`` (operations, author, time, snapshot files)."""
+        if type(version) is not int or not 1 <= version <= self._log.latest(self._state.version):
+            raise CatalogError(
+                f"There is no commit record for version {version!r}",
+                hint="Records run from 1 to the catalog's version",
+            )
         return self._log.record(version)
 
     def history(self) -> list[CommitInfo]:
@@ -172,6 +177,11 @@ class Catalog(CatalogView):
         ops = tuple(operations)
         if not ops:
             raise CatalogError("Nothing to commit", hint="Pass at least one operation")
+        for op in ops:
+            if not isinstance(op, Operation):
+                raise CatalogError(
+                    f"Cannot commit {op!r}", hint="Commit Operation objects (CreateTable, ...)"
+                )
         writes = {t for op in ops for t in op.targets()}
         reads = writes.union(*(op.reads() for op in ops))
         with self._lock:

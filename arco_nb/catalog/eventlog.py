@@ -38,7 +38,7 @@ from arco_nb.catalog.events import (
     parse_inbox_object,
 )
 from arco_nb.catalog.sequence import NumberedObjects
-from arco_nb.core.errors import AlreadyExists, CorruptObject, ObjectNotFound
+from arco_nb.core.errors import AlreadyExists, ArcoError, CorruptObject, ObjectNotFound
 from arco_nb.core.ids import canonical_json, content_id, id_timestamp, new_id
 from arco_nb.core.storage import ObjectStore
 
@@ -135,6 +135,10 @@ class EventLog:
         if not batch:
             return []
         for event in batch:
+            if not isinstance(event, Event):
+                raise ArcoError(
+                    f"Cannot append {type(event).__name__}", hint="Append Event.create(...) values"
+                )
             event.validate()
         ids = [e.event_id for e in batch]
         name = ids[0] if len(ids) == 1 else content_id(ids, prefix="batch_")
@@ -190,10 +194,16 @@ class EventLog:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if name not in {t.name for t in KINDS.values()}:
+            raise ArcoError(
+                f"No fact table {name!r}",
+                hint="Fact tables: " + ", ".join(sorted(t.name for t in KINDS.values())),
+            )
         manifest, fresh = self.snapshot()
         pieces = [pq.read_table(self.store.open(key)) for key in manifest.parts.get(name, ())]
         pieces.append(events_to_tables(fresh)[name])
-        return _dedup(pa.concat_tables(pieces))
+        # Parts written by a newer minor version may carry extra columns (ADR 0006).
+        return _dedup(pa.concat_tables(pieces, promote_options="default"))
 
     # -- compaction -----------------------------------------------------------------------------
     def compact(self, *, now: dt.datetime | None = None) -> CompactionResult:
@@ -203,6 +213,8 @@ class EventLog:
         crash at any point.
         """
         now = now or dt.datetime.now(dt.UTC)
+        if now.tzinfo is None:
+            raise ArcoError("compact(now=...) needs a timezone-aware time", hint="Use UTC")
         while True:
             base = self.manifest()
             keys = self._uncompacted(base)
@@ -228,6 +240,10 @@ class EventLog:
                 self.store.delete(key)
             compacted = {k: at for k, at in base.compacted.items() if k not in expired}
             compacted.update(dict.fromkeys(keys, now))
+            if not all(self.store.exists(k) for k in written):
+                # Another compactor's clock ran far ahead and collected our fresh parts as
+                # orphans; committing would name missing files. Start the round again.
+                continue
             manifest = Manifest(seq, now, {k: tuple(v) for k, v in parts.items()}, compacted)
             try:
                 self._manifests.create(seq, manifest.to_json())

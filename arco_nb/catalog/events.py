@@ -96,6 +96,10 @@ KINDS: dict[str, FactTable] = {
 _STATES = {"run": RUN_STATES, "task": TASK_STATES}
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ArcoError("Event times must be timezone-aware", hint="Use datetime.now(UTC)")
@@ -136,7 +140,14 @@ class Event:
             "partition": partition,
             "payload": payload,
         }
-        event = cls(event_id=content_id(body, prefix="ev_"), **body)  # type: ignore[arg-type]
+        try:
+            event_id = content_id(body, prefix="ev_")
+        except (TypeError, ValueError) as exc:
+            raise ArcoError(
+                f"A {kind} event's payload cannot be stored: {exc}",
+                hint="Use JSON values: text, integers, finite floats, lists, objects",
+            ) from exc
+        event = cls(event_id=event_id, **body)  # type: ignore[arg-type]
         event.validate()
         return event
 
@@ -155,8 +166,18 @@ class Event:
             raise CorruptObject(
                 source, reason=f"{self.payload['status']!r} is not a {self.kind} state"
             )
-        if not self.run_id:
+        if not self.run_id or not isinstance(self.run_id, str):
             raise CorruptObject(source, reason="event has no run_id")
+        for name, kind in table.columns:
+            # Typed columns must hold their type, or one event would break every read.
+            value = self.payload.get(name)
+            if value is None:
+                continue
+            ok = isinstance(value, str) if kind == "string" else _is_int(value)
+            if not ok:
+                raise CorruptObject(
+                    source, reason=f"{self.kind} field {name!r} must be {kind}, not {value!r}"
+                )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -92,6 +92,7 @@ class CreateNamespace(Operation):
 
     def apply(self, state: Draft, now: dt.datetime) -> None:
         check_name(self.name, kind="namespace")
+        _text(self.description, "Namespace description")
         if self.name in state.namespaces:
             raise CatalogError(
                 f"Namespace {self.name!r} already exists",
@@ -147,6 +148,7 @@ class CreateTable(Operation):
                 hint="Alter it with alter_table(), or drop it first",
             )
         _check_columns(self.table.columns, self.table.full_name)
+        _check_table(self.table)
         table = Table(**{**_fields(self.table), "created_at": now, "updated_at": now})
         state.tables[table.full_name] = table
 
@@ -184,7 +186,9 @@ class AlterTable(Operation):
                 changes[attr] = getattr(self, attr)
         if self.tags is not None:
             changes["tags"] = sorted_tags(self.tags)
-        state.tables[self.name] = Table(**{**_fields(current), **changes})
+        table = Table(**{**_fields(current), **changes})
+        _check_table(table)
+        state.tables[self.name] = table
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"op": self.op, "name": self.name}
@@ -226,7 +230,7 @@ class DefineAsset(Operation):
         return (f"asset:{self.asset.name}",)
 
     def apply(self, state: Draft, now: dt.datetime) -> None:
-        check_name(self.asset.name, kind="asset")
+        _check_asset(self.asset)
         state.assets[self.asset.name] = self.asset
 
     def to_json(self) -> dict[str, Any]:
@@ -304,7 +308,13 @@ def _fields(table: Table) -> dict[str, Any]:
 def _check_columns(columns: Sequence[Column], table: str) -> None:
     seen: set[str] = set()
     for column in columns:
+        if not isinstance(column, Column):
+            raise CatalogError(f"Columns of {table!r} must be Column objects, not {column!r}")
         check_name(column.name, kind="column")
+        _text(column.type, f"Type of column {column.name!r}")
+        _text(column.description, f"Description of column {column.name!r}")
+        if not isinstance(column.nullable, bool):
+            raise CatalogError(f"nullable of column {column.name!r} must be True or False")
         if column.name in seen:
             raise CatalogError(
                 f"Column {column.name!r} appears twice in {table!r}",
@@ -313,7 +323,31 @@ def _check_columns(columns: Sequence[Column], table: str) -> None:
         seen.add(column.name)
 
 
-def _close(name: str, names: Mapping[str, Any]) -> list[str]:
+def _close(name: object, names: Mapping[str, Any]) -> list[str]:
     import difflib
 
-    return difflib.get_close_matches(name, list(names), n=3)
+    return difflib.get_close_matches(name, list(names), n=3) if isinstance(name, str) else []
+
+
+def _text(value: object, what: str) -> None:
+    if not isinstance(value, str):
+        raise CatalogError(f"{what} must be text, not {type(value).__name__}")
+
+
+def _texts(value: object, what: str) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"{what} must be a tuple of text, not {value!r}")
+
+
+def _check_asset(asset: AssetDef) -> None:
+    check_name(asset.name, kind="asset")
+    for attr in ("kind", "code", "code_version", "partitions", "description"):
+        _text(getattr(asset, attr), f"Asset {attr}")
+    _texts(asset.deps, "Asset deps")
+    _texts(asset.tags, "Asset tags")
+
+
+def _check_table(table: Table) -> None:
+    for attr in ("location", "format", "description", "owner"):
+        _text(getattr(table, attr), f"Table {attr}")
+    _texts(table.tags, "Table tags")

@@ -146,6 +146,15 @@ def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) ->
         except (pa.ArrowInvalid, OSError) as exc:
             raise CorruptObject(key, reason=f"not a readable Parquet file ({exc})") from exc
 
+    try:
+        return _state(data, version)
+    except (KeyError, TypeError, IndexError) as exc:
+        raise CorruptObject(
+            f"snapshot of version {version}", reason=f"unexpected snapshot columns ({exc!r})"
+        ) from exc
+
+
+def _state(data: dict[str, dict[str, list[Any]]], version: int) -> CatalogState:
     # Column-wise: much faster than building a dict per row for large catalogs.
     cols = data["columns"]
     columns: dict[str, list[Column]] = {}

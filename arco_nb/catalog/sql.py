@@ -30,7 +30,14 @@ __all__ = ["METADATA_VIEWS", "MetadataSQL"]
 
 _TERMINAL_RUN = "('succeeded', 'failed', 'cancelled')"
 _TERMINAL_TASK = "('succeeded', 'failed', 'skipped', 'up_to_date')"
-_RANK = "CASE status WHEN 'queued' THEN 0 WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END"
+# Order of states at the same instant: later in a life cycle wins, and no two tie.
+_RANK = (
+    "CASE status WHEN 'queued' THEN 0 WHEN 'pending' THEN 0 WHEN 'running' THEN 1 "
+    "WHEN 'skipped' THEN 2 WHEN 'up_to_date' THEN 3 WHEN 'succeeded' THEN 4 "
+    "WHEN 'failed' THEN 5 WHEN 'cancelled' THEN 6 ELSE 7 END"
+)
+_ORDER = f'epoch_us("at") * 8 + {_RANK}'
+_TASK_ORDER = f"coalesce(attempt, 1)::HUGEINT * 10000000000000000000 + {_ORDER}"
 
 # Views over the raw tables; {x} names the deduplicated relation of fact table x.
 _DERIVED = {
@@ -43,7 +50,7 @@ _DERIVED = {
     "namespaces": "SELECT name, description FROM _arco_t1_namespaces",
     "runs": f"""
         SELECT run_id,
-               arg_max(status, epoch_us("at") * 4 + {_RANK}) AS status,
+               arg_max(status, {_ORDER}) AS status,
                max(plan_id) AS plan_id,
                min("at") AS queued_at,
                min("at") FILTER (WHERE status = 'running') AS started_at,
@@ -51,14 +58,17 @@ _DERIVED = {
                max(executor) AS executor
         FROM {{run_transitions}} GROUP BY run_id""",
     "task_runs": f"""
-        SELECT run_id, asset, "partition",
-               arg_max(status, epoch_us("at") * 4 + {_RANK}) AS status,
-               coalesce(max(attempt), 1) AS attempt,
-               min("at") FILTER (WHERE status = 'running') AS started_at,
-               max("at") FILTER (WHERE status IN {_TERMINAL_TASK}) AS finished_at,
-               arg_max(error, epoch_us("at")) FILTER (WHERE error IS NOT NULL AND error <> '')
-                   AS error
-        FROM {{task_transitions}} GROUP BY run_id, asset, "partition\"""",
+        SELECT run_id, asset, "partition", status, attempt, started_at, finished_at,
+               CASE WHEN status = 'failed' THEN last_error END AS error
+        FROM (
+            SELECT run_id, asset, "partition",
+                   arg_max(status, {_TASK_ORDER}) AS status,
+                   coalesce(max(attempt), 1) AS attempt,
+                   min("at") FILTER (WHERE status = 'running') AS started_at,
+                   max("at") FILTER (WHERE status IN {_TERMINAL_TASK}) AS finished_at,
+                   arg_max(error, {_TASK_ORDER})
+                       FILTER (WHERE error IS NOT NULL AND error <> '') AS last_error
+            FROM {{task_transitions}} GROUP BY run_id, asset, "partition")""",
     "materializations": """
         SELECT materialization_id, run_id, asset, "partition", rows, bytes, schema_hash,
                fingerprint, path, "at" AS created_at, event_id
@@ -109,7 +119,9 @@ class MetadataSQL:
         with self._lock:
             self.refresh()
             try:
-                return self.con.sql(query)
+                # Run it now, under the lock: a lazy relation would run later, against views
+                # another thread may be rebuilding. The result is an Arrow-backed relation.
+                return self.con.from_arrow(self.con.sql(query).to_arrow_table())
             except duckdb.Error as exc:
                 raise ArcoError(
                     f"SQL error: {str(exc).splitlines()[0].rstrip('!. ')}",
@@ -172,13 +184,15 @@ class MetadataSQL:
         if self._local:
             paths = ", ".join(_literal(store.path(k)) for k in keys)
             self.con.execute(
-                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{paths}])"
+                f"CREATE OR REPLACE VIEW {name} AS "
+                f"SELECT * FROM read_parquet([{paths}], union_by_name = true)"
             )
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.concat_tables([pq.read_table(store.open(k)) for k in keys])
+            tables = [pq.read_table(store.open(k)) for k in keys]
+            table = pa.concat_tables(tables, promote_options="default")
             self.con.register(f"{name}_arrow", table)
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_arrow")
         return name

@@ -54,10 +54,14 @@ class CatalogView:
     def load_table(self, identifier: str) -> Table:
         """Return the table ``namespace.name``, or raise :class:`TableNotFound`."""
         state = self._refresh()
-        found = state.tables.get(identifier)
+        found = state.tables.get(identifier) if isinstance(identifier, str) else None
         if found is None:
-            close = difflib.get_close_matches(identifier, list(state.tables), n=3)
-            raise TableNotFound(identifier, suggestions=close)
+            close = (
+                difflib.get_close_matches(identifier, list(state.tables), n=3)
+                if isinstance(identifier, str)
+                else []
+            )
+            raise TableNotFound(str(identifier), suggestions=close)
         return found
 
     def table_exists(self, identifier: str) -> bool:
@@ -71,9 +75,9 @@ class CatalogView:
     def load_asset(self, name: str) -> AssetDef:
         """Return an asset definition, or raise :class:`AssetNotFound` with close matches."""
         state = self._refresh()
+        check_name(name, kind="asset")
         found = state.assets.get(name)
         if found is None:
-            check_name(name, kind="asset")
             close = difflib.get_close_matches(name, list(state.assets), n=3)
             raise AssetNotFound(name, suggestions=close)
         return found

@@ -10,9 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from arco_nb import (
+    ArcoError,
     AssetNotFound,
     CatalogError,
     CommitConflict,
+    CorruptObject,
     InvalidName,
     NamespaceNotFound,
     ObjectStore,
@@ -275,3 +277,39 @@ def _table(identifier: str, columns: list[Column]) -> Any:
 def test_repr(catalog: Catalog) -> None:
     assert "version=0" in repr(catalog)
     assert repr(catalog.as_of(0)) == "CatalogView(version=0)"
+
+
+def test_bad_input_gives_arco_errors_and_commits_nothing(catalog: Catalog) -> None:
+    _sales(catalog)
+    version = catalog.version
+    bad_calls = [
+        lambda: catalog.load_table(123),  # type: ignore[arg-type]
+        lambda: catalog.drop_table(123),  # type: ignore[arg-type]
+        lambda: catalog.alter_table(None, description="x"),  # type: ignore[arg-type]
+        lambda: catalog.record("1"),  # type: ignore[arg-type]
+        lambda: catalog.record(99),
+        lambda: catalog.as_of(True),
+        lambda: catalog.commit(["x"]),  # type: ignore[list-item]
+        lambda: catalog.define_asset(AssetDef("y", "python", deps="ab")),  # type: ignore[arg-type]
+        lambda: catalog.define_asset(AssetDef("y", 5)),  # type: ignore[arg-type]
+        lambda: catalog.create_table("sales.t", [Column("a", 5)]),  # type: ignore[arg-type]
+        lambda: catalog.create_table("sales.t", [Column("a", "int64", nullable="no")]),  # type: ignore[arg-type]
+        lambda: catalog.create_table("sales.t", ["a"]),  # type: ignore[list-item]
+        lambda: catalog.create_namespace("hr", description=5),  # type: ignore[arg-type]
+        lambda: catalog.alter_table("sales.orders", owner=7),  # type: ignore[arg-type]
+        lambda: catalog.load_asset("bad name"),
+    ]
+    for call in bad_calls:
+        with pytest.raises(ArcoError):
+            call()
+    assert catalog.version == version
+
+
+def test_foreign_snapshot_file_is_a_corrupt_object(catalog: Catalog, store: ObjectStore) -> None:
+    _sales(catalog)
+    record = catalog.history()[-1]
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"something": [1]}), buffer)
+    store.write(record.snapshot["tables"], buffer.getvalue())
+    with pytest.raises(CorruptObject, match="unexpected snapshot columns"):
+        Catalog(store).list_tables()

@@ -281,3 +281,82 @@ def test_dedup_is_order_independent(events: list[Event], rnd: object, compact: b
                 log.compact()
         results.append(_ids(log))
     assert results[0] == results[1] == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (json.dumps({"schema_version": 7, "seq": 2}).encode(), "not a compaction manifest"),
+        (json.dumps({"schema_version": 1, "seq": 2}).encode(), "malformed manifest"),
+        (b"[]", "not a compaction manifest"),
+    ],
+)
+def test_foreign_manifests_name_the_object(
+    log: EventLog, store: ObjectStore, payload: bytes, reason: str
+) -> None:
+    log.append(_run("r1", "queued"))
+    log.compact()
+    store.put_if_absent(f"{MANIFESTS}/{2:020d}.json", payload)
+    with pytest.raises(CorruptObject, match=reason) as info:
+        EventLog(store).manifest()
+    assert info.value.key == f"{MANIFESTS}/{2:020d}.json"
+
+
+def test_foreign_files_among_manifests_are_skipped_with_a_warning(
+    log: EventLog, store: ObjectStore
+) -> None:
+    log.append(_run("r1", "queued"))
+    log.compact()
+    store.write(f"{MANIFESTS}/notes.txt", b"hello")
+    store.delete("events/compacted/_last_manifest.json")
+    with pytest.warns(UserWarning, match="notes.txt"):
+        assert EventLog(store).manifest().seq == 1
+
+
+def test_a_directory_where_an_inbox_object_should_be(local_root: str) -> None:
+    store = TenantScope(local_root).store()
+    log = EventLog(store)
+    log.append(_run("r1", "queued"))
+    store.write(f"{INBOX}/2024-05-01/odd.json/inner.json", b"{}")
+    with pytest.warns(UserWarning, match="odd.json/inner.json"):
+        assert len(_ids(log)) == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"attempt": "2"}, {"attempt": True}, {"error": {"x": 1}}, {"attempt": 1.5}],
+)
+def test_mistyped_payload_fields_are_refused(payload: dict[str, object]) -> None:
+    with pytest.raises(CorruptObject, match="must be"):
+        Event.create("task", run_id="r", status="failed", **payload)
+
+
+def test_payloads_without_a_json_form_are_refused() -> None:
+    with pytest.raises(ArcoError, match="cannot be stored"):
+        Event.create("run", run_id="r", status="queued", note=float("nan"))
+
+
+def test_bad_calls_are_arco_errors(log: EventLog) -> None:
+    with pytest.raises(ArcoError, match="Cannot append str"):
+        log.append("abc")  # type: ignore[arg-type]
+    with pytest.raises(ArcoError, match="No fact table 'runs'"):
+        log.read_table("runs")
+    with pytest.raises(ArcoError, match="timezone-aware"):
+        log.compact(now=dt.datetime(2024, 1, 1))
+
+
+def test_a_mistyped_object_in_the_inbox_does_not_break_reads(
+    log: EventLog, store: ObjectStore
+) -> None:
+    good = Event.create("task", run_id="r", status="failed", attempt=1)
+    log.append(good)
+    bad = {
+        **good.to_json(),
+        "event_id": "ev_" + "0" * 32,
+        "payload": {"status": "failed", "attempt": "2"},
+    }
+    store.write(
+        f"{INBOX}/2024-05-01/bad.json", json.dumps({"schema_version": 1, "events": [bad]}).encode()
+    )
+    with pytest.warns(UserWarning, match="must be int64"):
+        assert _ids(log, "task_transitions") == [good.event_id]

@@ -155,8 +155,9 @@ def _check_views(ws: Workspace) -> None:
     [(status, plan, executor, started, finished)] = run.fetchall()
     assert (status, plan, executor) == ("succeeded", "p1", "inline")
     assert (started, finished) == (_at(1), _at(5))
+    # The failure of attempt 1 is history: the task succeeded on attempt 2.
     assert ws.sql("select status, attempt, error from arco.task_runs").fetchall() == [
-        ("succeeded", 2, "Traceback: boom")
+        ("succeeded", 2, None)
     ]
     assert ws.sql(
         "select materialization_id, rows, bytes from arco.materializations"
@@ -196,6 +197,45 @@ def test_views_follow_new_commits_and_events(ws: Workspace) -> None:
     ws.events.append(Event.create("run", run_id="r2", at=_at(9), status="queued"))
     assert ws.sql("select count(*) from arco.tables").fetchall() == [(2,)]
     assert ws.sql("select count(*) from arco.runs").fetchall() == [(2,)]
+
+
+def test_task_and_run_folding_edge_cases(ws: Workspace) -> None:
+    append = ws.events.append
+    # Attempt 2 starts at the very instant attempt 1 failed (or a worker clock lags): the
+    # attempt number, not the clock, decides which state is current.
+    append(Event.create("task", run_id="r", asset="a", at=_at(1), status="running", attempt=1))
+    append(
+        Event.create(
+            "task", run_id="r", asset="a", at=_at(2), status="failed", attempt=1, error="first"
+        )
+    )
+    append(Event.create("task", run_id="r", asset="a", at=_at(1), status="running", attempt=2))
+    # A task whose last attempt failed keeps that attempt's error.
+    append(
+        Event.create(
+            "task", run_id="r", asset="b", at=_at(1), status="failed", attempt=1, error="old"
+        )
+    )
+    append(
+        Event.create(
+            "task", run_id="r", asset="b", at=_at(3), status="failed", attempt=2, error="new"
+        )
+    )
+    # Two final states at the same instant resolve the same way, whatever the append order.
+    append(Event.create("run", run_id="x", at=_at(5), status="succeeded"))
+    append(Event.create("run", run_id="x", at=_at(5), status="failed"))
+    rows = ws.sql("select asset, status, attempt, error from arco.task_runs order by asset")
+    assert rows.fetchall() == [("a", "running", 2, None), ("b", "failed", 2, "new")]
+    assert ws.sql("select status from arco.runs where run_id = 'x'").fetchall() == [("failed",)]
+
+
+def test_results_are_stable_while_views_refresh(ws: Workspace) -> None:
+    ws.events.append(Event.create("run", run_id="r1", at=_at(0), status="queued"))
+    result = ws.sql("select count(*) from arco.events")
+    ws.events.append(Event.create("run", run_id="r2", at=_at(0), status="queued"))
+    ws.compact()
+    assert result.fetchall() == [(1,)], "a result is what the query saw when it ran"
+    assert ws.sql("select count(*) from arco.events").fetchall() == [(2,)]
 
 
 def test_sql_errors_are_one_clear_line(ws: Workspace) -> None:
