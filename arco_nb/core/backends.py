@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import IO, TYPE_CHECKING, Any
 
 from arco_nb.core.errors import StorageError
@@ -60,13 +61,16 @@ class AtomicWriter(io.RawIOBase):
         self._discard = discard
         self._done = False
         self._failed = False
+        # The store sets this to translate backend errors into StorageErrors naming the key.
+        self.guard: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         try:
-            return self._target.write(data)
+            with self.guard():
+                return self._target.write(data)
         except BaseException:
             self._failed = True
             raise
@@ -93,9 +97,11 @@ class AtomicWriter(io.RawIOBase):
         if not self._done:
             self._done = True
             try:
-                self._publish()
+                with self.guard():
+                    self._publish()
             except BaseException:
                 self._discard()
+                super().close()
                 raise
         super().close()
 

@@ -19,14 +19,13 @@ Supported protocols are ``file``, ``memory`` and ``s3`` (s3fs). See
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import os
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-from arco_nb.core.backends import BACKENDS, AtomicWriter, Backend, protocol_of
+from arco_nb.core.backends import BACKENDS, Backend, protocol_of
 from arco_nb.core.errors import (
     AlreadyExists,
     ArcoError,
@@ -194,7 +193,8 @@ class ObjectStore:
         if mode in ("wb", "xb"):
             with self._errors(key, "open"):
                 writer = self._backend.open_write(path, exclusive=mode == "xb")
-            return _ErrorMappingWriter(writer, self, key)  # type: ignore[return-value]
+            writer.guard = lambda: self._errors(key, "write")
+            return writer  # type: ignore[return-value]
         raise ConfigError(f"Unsupported mode {mode!r}", hint="Use 'rb', 'wb' or 'xb'")
 
     # -- errors ---------------------------------------------------------------------------------
@@ -261,53 +261,6 @@ def _translate(exc: Exception, url: str, key: str, action: str) -> StorageError:
         url=url,
         hint="Check the root URL, endpoint and credentials",
     )
-
-
-class _ErrorMappingWriter(io.RawIOBase):
-    """Maps backend errors raised when a streamed write publishes (at close)."""
-
-    def __init__(self, writer: AtomicWriter, store: ObjectStore, key: str) -> None:
-        super().__init__()
-        self._writer = writer
-        self._store = store
-        self._key = key
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        with self._store._errors(self._key, "write"):
-            return self._writer.write(data)
-
-    def tell(self) -> int:
-        return self._writer.tell()
-
-    def flush(self) -> None:
-        self._writer.flush()
-
-    def abort(self) -> None:
-        """Discard what was written; nothing becomes visible."""
-        self._writer.abort()
-        super().close()
-
-    def __del__(self) -> None:
-        # IOBase.__del__ would close(), which publishes: an unclosed writer must not.
-        with contextlib.suppress(Exception):
-            self.abort()
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                with self._store._errors(self._key, "write"):
-                    self._writer.close()
-            finally:
-                super().close()
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self.abort()
-        else:
-            self.close()
 
 
 def _connect(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str, Backend]:
