@@ -61,7 +61,7 @@ def test_kill_during_commits_loses_no_acknowledged_commit(local_root: str) -> No
         for version, name in acked.items():
             (op,) = reader.record(version).operations
             assert op.asset.name == name  # type: ignore[attr-defined]
-    assert len(acked) >= TRIALS // 2, "the workers did commit between kills"
+    assert len(acked) >= 10, "the workers did commit between kills"
     # Evidence that kills landed inside the protocol, not only between commits: snapshot
     # directories no log record names (killed between snapshot and log write) or temp files.
     named = {k for v in range(1, reader.version + 1) for k in reader.record(v).snapshot.values()}
@@ -85,7 +85,7 @@ def test_kill_during_appends_and_compaction_loses_no_event(local_root: str, mode
         reader = EventLog(store)
         seen = set(reader.read_table("run_transitions").column("event_id").to_pylist())
         assert acked <= seen
-    assert len(acked) >= TRIALS // 2
+    assert len(acked) >= 10
     # A survivor re-runs compaction: it converges and collects what crashes left behind.
     survivor = EventLog(store, grace=dt.timedelta(0))
     survivor.compact()
