@@ -12,6 +12,7 @@ from arco_nb._version import __version__
 from arco_nb.core.errors import (
     AlreadyExists,
     ArcoError,
+    AssetDefinitionError,
     AssetNotFound,
     CatalogError,
     CommitConflict,
@@ -34,6 +35,7 @@ from arco_nb.workspace import Workspace
 __all__ = [
     "AlreadyExists",
     "ArcoError",
+    "AssetDefinitionError",
     "AssetNotFound",
     "CatalogError",
     "CommitConflict",

@@ -17,6 +17,7 @@ code that already catches ``KeyError`` or ``FileExistsError`` keeps working::
     │   ├── CorruptObject                   a metadata object cannot be parsed (names it)
     │   ├── NamespaceNotFound (KeyError)
     │   └── TableNotFound (KeyError)
+    ├── AssetDefinitionError (ValueError)   an asset's code or options cannot be used
     ├── AssetNotFound (KeyError)            an asset name is unknown (lists close matches)
     ├── CycleError (ValueError)             asset dependencies form a cycle (gives the path)
     ├── SelectionError (ValueError)         a selection expression cannot be parsed
@@ -35,6 +36,7 @@ from typing import Any
 __all__ = [
     "AlreadyExists",
     "ArcoError",
+    "AssetDefinitionError",
     "AssetNotFound",
     "CatalogError",
     "CommitConflict",
@@ -216,6 +218,15 @@ class TableNotFound(CatalogError, KeyError):
         self.table = table
         self.suggestions = tuple(suggestions)
         super().__init__(f"Table {table!r} does not exist", hint=_did_you_mean(suggestions))
+
+
+class AssetDefinitionError(ArcoError, ValueError):
+    """An asset's code, dependencies or options cannot be used; ``asset`` names it."""
+
+    def __init__(self, asset: str, problem: str, *, hint: str | None = None) -> None:
+        self.asset = asset
+        self.problem = problem
+        super().__init__(f"Asset {asset!r}: {problem}", hint=hint)
 
 
 class AssetNotFound(ArcoError, KeyError):

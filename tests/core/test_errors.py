@@ -34,6 +34,7 @@ SAMPLES: dict[type[ArcoError], dict[str, Any]] = {
     errors.NamespaceNotFound: {"namespace": "sales"},
     errors.TableNotFound: {"table": "sales.ordrs", "suggestions": ["sales.orders"]},
     errors.AssetNotFound: {"asset": "ordrs", "suggestions": ["orders"]},
+    errors.AssetDefinitionError: {"asset": "orders", "problem": "bad SQL", "hint": "Fix it"},
     errors.CycleError: {"cycle": ["a", "b", "a"]},
     errors.SelectionError: {"selection": "++a", "reason": "double plus"},
     errors.InvalidTransition: {"current": "succeeded", "target": "running", "run_id": "r1"},

@@ -1,0 +1,316 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Asset definitions: ``@asset`` functions and SQL assets, their dependencies and code versions.
+
+An :class:`AssetSpec` is what the planner works from. Its ``code_version`` is a hash of the
+*normalised* code plus the options that change its output, so reformatting a function or adding
+a SQL comment does not make an asset look changed, while editing its logic does.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import textwrap
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, overload
+
+from arco_nb.catalog.model import AssetDef, check_name
+from arco_nb.core.errors import AssetDefinitionError, AssetNotFound, InvalidName
+from arco_nb.core.ids import content_hash
+
+__all__ = ["AssetSpec", "Registry", "asset", "default_registry", "sql_asset", "sql_table_refs"]
+
+Kind = Literal["python", "sql"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One asset's definition, as the planner and executors see it."""
+
+    name: str
+    kind: Kind
+    code: str
+    deps: tuple[str, ...] = ()
+    partitions: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    retries: int = 0
+    fn: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def code_version(self) -> str:
+        """Hash of the normalised code and the options that change what the asset produces."""
+        return content_hash(
+            {
+                "kind": self.kind,
+                "code": normalise_code(self.kind, self.code),
+                "deps": sorted(self.deps),
+                "partitions": self.partitions,
+            }
+        )[:16]
+
+    def to_record(self) -> AssetDef:
+        """The catalog's record of this definition."""
+        return AssetDef(
+            name=self.name,
+            kind=self.kind,
+            code=self.code,
+            code_version=self.code_version,
+            deps=self.deps,
+            partitions=self.partitions,
+            description=self.description,
+            tags=self.tags,
+        )
+
+
+def normalise_code(kind: Kind, code: str) -> str:
+    """Code with formatting, comments and (for Python) docstrings removed."""
+    if kind == "python":
+        tree = ast.parse(textwrap.dedent(code))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (
+                isinstance(body, list)
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                body.pop(0)  # a docstring documents; it does not change the output
+        for node in ast.walk(tree):  # decorators are how it was registered, not what it does
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                node.decorator_list = []
+        return ast.unparse(tree)
+    import duckdb
+
+    tokens = duckdb.tokenize(code)
+    parts = []
+    for i, (start, kind_) in enumerate(tokens):
+        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(code)
+        if kind_ != duckdb.token_type.comment:
+            parts.append(code[start:end].strip())
+    return " ".join(p for p in parts if p)
+
+
+def sql_table_refs(sql: str, *, asset: str = "?") -> set[str]:
+    """The table names a SQL query reads, from DuckDB's own parser, without running it.
+
+    CTE names are not tables; table functions (``read_parquet(...)``) are not names. Names are
+    returned lower-cased, as DuckDB compares identifiers case-insensitively.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        (raw,) = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0]
+    finally:
+        con.close()
+    tree = json.loads(raw)
+    if tree.get("error"):
+        raise AssetDefinitionError(
+            asset,
+            f"SQL does not parse: {tree.get('error_message', 'syntax error')}",
+            hint="Fix the query; DuckDB's SQL dialect is expected",
+        )
+    tables: set[str] = set()
+    ctes: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("table_name"):
+                tables.add(str(node["table_name"]).lower())
+            cte_map = node.get("cte_map")
+            if isinstance(cte_map, dict):
+                ctes.update(str(e.get("key", "")).lower() for e in cte_map.get("map", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree)
+    return tables - ctes
+
+
+class Registry:
+    """Asset definitions by name. ``default_registry`` is the process-wide one."""
+
+    def __init__(self, specs: Iterable[AssetSpec] = ()) -> None:
+        self._specs: dict[str, AssetSpec] = {}
+        self._lock = threading.Lock()
+        for spec in specs:
+            self.add(spec)
+
+    def add(self, spec: AssetSpec) -> AssetSpec:
+        """Add or replace the definition of ``spec.name``."""
+        with self._lock:
+            self._specs[spec.name] = spec
+        return spec
+
+    def get(self, name: str) -> AssetSpec:
+        """The definition of ``name``, or :class:`AssetNotFound` with close matches."""
+        found = self._specs.get(name)
+        if found is None:
+            import difflib
+
+            raise AssetNotFound(
+                str(name), suggestions=difflib.get_close_matches(str(name), list(self._specs))
+            )
+        return found
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (no error if unknown)."""
+        with self._lock:
+            self._specs.pop(name, None)
+
+    def clear(self) -> None:
+        """Forget every definition."""
+        with self._lock:
+            self._specs.clear()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self) -> Iterator[AssetSpec]:
+        return iter([self._specs[k] for k in sorted(self._specs)])
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+default_registry = Registry()
+
+
+def _options(
+    name: str,
+    *,
+    deps: Iterable[str] | None,
+    partitions: str,
+    description: str,
+    tags: Iterable[str],
+    owners: Iterable[str],
+    retries: int,
+) -> dict[str, Any]:
+    try:
+        check_name(name, kind="asset")
+    except InvalidName as exc:
+        raise AssetDefinitionError(name, "is not a valid asset name", hint=exc.hint) from exc
+    if isinstance(deps, str):
+        raise AssetDefinitionError(name, "deps must be a list of names", hint=f"deps=[{deps!r}]")
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise AssetDefinitionError(name, f"retries must be a whole number >= 0, not {retries!r}")
+    return {
+        "partitions": partitions,
+        "description": description,
+        "tags": tuple(sorted(set(tags))),
+        "owners": tuple(owners),
+        "retries": retries,
+    }
+
+
+@overload
+def asset(fn: F) -> F: ...
+@overload
+def asset(
+    *,
+    name: str | None = None,
+    deps: Iterable[str] | None = None,
+    partitions: str = "",
+    description: str | None = None,
+    tags: Iterable[str] = (),
+    owners: Iterable[str] = (),
+    retries: int = 0,
+    registry: Registry | None = None,
+) -> Callable[[F], F]: ...
+def asset(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    deps: Iterable[str] | None = None,
+    partitions: str = "",
+    description: str | None = None,
+    tags: Iterable[str] = (),
+    owners: Iterable[str] = (),
+    retries: int = 0,
+    registry: Registry | None = None,
+) -> F | Callable[[F], F]:
+    """Define a Python asset. Parameters named after upstream assets receive their data.
+
+    Examples
+    --------
+    >>> @asset(tags=["sales"])
+    ... def orders_clean(orders):
+    ...     return orders.filter(orders["amount"] > 0)
+    """
+
+    def register(func: F) -> F:
+        asset_name = name or func.__name__
+        params = [
+            p.name
+            for p in inspect.signature(func).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        options = _options(
+            asset_name,
+            deps=deps,
+            partitions=partitions,
+            description=description if description is not None else inspect.getdoc(func) or "",
+            tags=tags,
+            owners=owners,
+            retries=retries,
+        )
+        try:
+            code = textwrap.dedent(inspect.getsource(func))
+        except (OSError, TypeError):  # defined where no source is kept (exec, REPL)
+            code = f"{func.__module__}.{func.__qualname__}"
+        spec = AssetSpec(
+            name=asset_name,
+            kind="python",
+            code=code,
+            deps=tuple(deps) if deps is not None else tuple(params),
+            fn=func,
+            **options,
+        )
+        (default_registry if registry is None else registry).add(spec)
+        func.__arco_asset__ = spec  # type: ignore[attr-defined]
+        return func
+
+    return register(fn) if fn is not None else register
+
+
+def sql_asset(
+    name: str,
+    sql: str,
+    *,
+    deps: Iterable[str] | None = None,
+    partitions: str = "",
+    description: str = "",
+    tags: Iterable[str] = (),
+    owners: Iterable[str] = (),
+    retries: int = 0,
+    registry: Registry | None = None,
+) -> AssetSpec:
+    """Define a SQL (DuckDB) asset; upstream assets are tables by name in the query."""
+    options = _options(
+        name,
+        deps=deps,
+        partitions=partitions,
+        description=description,
+        tags=tags,
+        owners=owners,
+        retries=retries,
+    )
+    refs = sql_table_refs(sql, asset=name)
+    spec = AssetSpec(
+        name=name,
+        kind="sql",
+        code=sql,
+        deps=tuple(deps) if deps is not None else tuple(sorted(refs)),
+        **options,
+    )
+    return (default_registry if registry is None else registry).add(spec)
