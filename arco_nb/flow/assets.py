@@ -100,6 +100,8 @@ def normalise_code(kind: Kind, code: str) -> str:
 def sql_table_refs(sql: str, *, asset: str = "?") -> set[str]:
     """The table names a SQL query reads, from DuckDB's own parser, without running it.
 
+    ``docs/adr/0008-sql-dependency-inference.md`` says why this is not ``get_table_names``.
+
     CTE names are not tables; table functions (``read_parquet(...)``) are not names. Names are
     returned lower-cased, as DuckDB compares identifiers case-insensitively.
     """
