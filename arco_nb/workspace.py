@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import CompactionResult, EventLog
     from arco_nb.catalog.sql import MetadataSQL
+    from arco_nb.flow.assets import Registry
+    from arco_nb.flow.plan import LastMaterialization, Plan
 
 __all__ = ["Workspace"]
 
@@ -88,6 +90,35 @@ class Workspace:
     def sql(self, query: str) -> duckdb.DuckDBPyRelation:
         """Run DuckDB SQL over the ``arco.*`` views of this workspace's metadata."""
         return self._sql.sql(query)
+
+    def latest_materializations(self) -> dict[tuple[str, str], LastMaterialization]:
+        """The newest recorded materialization of every (asset, partition)."""
+        from arco_nb.flow.plan import LastMaterialization
+
+        table = self.events.read_table("materializations").sort_by("at")
+        latest: dict[tuple[str, str], LastMaterialization] = {}
+        for row in table.select(
+            ["asset", "partition", "materialization_id", "fingerprint", "code_version"]
+        ).to_pylist():
+            latest[(row["asset"], row["partition"])] = LastMaterialization(
+                row["materialization_id"], row["fingerprint"] or "", row["code_version"] or ""
+            )
+        return latest
+
+    def plan(
+        self, selection: str | None = None, *, force: bool = False, registry: Registry | None = None
+    ) -> Plan:
+        """Plan ``selection`` of the defined assets against what this workspace has recorded."""
+        from arco_nb.flow.assets import default_registry
+        from arco_nb.flow.graph import AssetGraph
+        from arco_nb.flow.plan import build_plan
+
+        graph = AssetGraph(default_registry if registry is None else registry)
+        return build_plan(graph, selection, latest=self.latest_materializations(), force=force)
+
+    def explain(self, asset: str, *, registry: Registry | None = None) -> str:
+        """Why ``asset`` would run, or be skipped, in its own plan."""
+        return self.plan(asset, registry=registry).task(asset).explain()
 
     def compact(self) -> CompactionResult:
         """Compact the event inbox into Parquet and collect what the grace period allows."""

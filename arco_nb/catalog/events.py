@@ -74,6 +74,7 @@ KINDS: dict[str, FactTable] = {
                 ("schema_hash", "string"),
                 ("fingerprint", "string"),
                 ("path", "string"),
+                ("code_version", "string"),
             ),
             frozenset({"materialization_id", "rows", "bytes", "schema_hash", "path"}),
         ),

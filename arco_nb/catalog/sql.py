@@ -71,7 +71,7 @@ _DERIVED = {
             FROM {{task_transitions}} GROUP BY run_id, asset, "partition")""",
     "materializations": """
         SELECT materialization_id, run_id, asset, "partition", rows, bytes, schema_hash,
-               fingerprint, path, "at" AS created_at, event_id
+               fingerprint, path, "at" AS created_at, event_id, code_version
         FROM {materializations}""",
     "lineage": """
         SELECT materialization_id, run_id, asset, "partition", input_asset, input_partition,

@@ -92,8 +92,15 @@ def normalise_code(kind: Kind, code: str) -> str:
     parts = []
     for i, (start, kind_) in enumerate(tokens):
         end = tokens[i + 1][0] if i + 1 < len(tokens) else len(code)
-        if kind_ != duckdb.token_type.comment:
-            parts.append(code[start:end].strip())
+        text = code[start:end].strip()
+        if kind_ == duckdb.token_type.comment:
+            continue
+        # Keywords and unquoted identifiers are case-insensitive in DuckDB; literals are not.
+        if kind_ == duckdb.token_type.keyword or (
+            kind_ == duckdb.token_type.identifier and not text.startswith('"')
+        ):
+            text = text.lower()
+        parts.append(text)
     return " ".join(p for p in parts if p)
 
 

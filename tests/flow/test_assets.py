@@ -71,7 +71,8 @@ def test_code_version_ignores_formatting_comments_and_docstrings() -> None:
     assert normalise_code("python", a) != normalise_code("python", c)
     sql1 = "select a,\n  b from t -- comment\n"
     sql2 = "SELECT a, /* why */ b FROM t"
-    assert normalise_code("sql", sql1).lower() == normalise_code("sql", sql2).lower()
+    assert normalise_code("sql", sql1) == normalise_code("sql", sql2)
+    assert normalise_code("sql", "select 'A'") != normalise_code("sql", "select 'a'")
     spec = AssetSpec("x", "sql", sql1)
     assert len(spec.code_version) == 16
     assert spec.code_version != AssetSpec("x", "sql", "select 1").code_version
