@@ -13,12 +13,15 @@ from arco_nb.core.tenancy import TenantScope
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import CompactionResult, EventLog
     from arco_nb.catalog.sql import MetadataSQL
     from arco_nb.flow.assets import Registry
+    from arco_nb.flow.execute import RunResult
     from arco_nb.flow.plan import LastMaterialization, Plan
+    from arco_nb.flow.state import RunState
 
 __all__ = ["Workspace"]
 
@@ -115,6 +118,40 @@ class Workspace:
 
         graph = AssetGraph(default_registry if registry is None else registry)
         return build_plan(graph, selection, latest=self.latest_materializations(), force=force)
+
+    def run(
+        self, selection: str | None = None, *, force: bool = False, registry: Registry | None = None
+    ) -> RunResult:
+        """Plan ``selection`` and execute it inline; returns the run's result."""
+        from arco_nb.flow.assets import default_registry
+        from arco_nb.flow.execute import execute_plan
+        from arco_nb.flow.graph import AssetGraph
+        from arco_nb.flow.plan import build_plan
+
+        graph = AssetGraph(default_registry if registry is None else registry)
+        latest = self.latest_materializations()
+        plan = build_plan(graph, selection, latest=latest, force=force)
+        return execute_plan(
+            plan, graph, store=self.store, catalog=self.catalog, events=self.events, latest=latest
+        )
+
+    def read(self, asset: str) -> pa.Table:
+        """The data of ``asset``'s latest materialization, as an Arrow table."""
+        import pyarrow.parquet as pq
+
+        from arco_nb.core.errors import AssetNotFound
+
+        last = self.latest_materializations().get((asset, ""))
+        if last is None:
+            raise AssetNotFound(asset, suggestions=[])
+        with self.store.open(f"data/{asset}/_/{last.materialization_id}.parquet") as f:
+            return pq.read_table(f)
+
+    def run_state(self, run_id: str) -> RunState:
+        """Rebuild run ``run_id`` from its events alone."""
+        from arco_nb.flow.state import RunState
+
+        return RunState.replay(run_id, self.events.events(run_id=run_id))
 
     def explain(self, asset: str, *, registry: Registry | None = None) -> str:
         """Why ``asset`` would run, or be skipped, in its own plan."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -204,6 +205,31 @@ class EventLog:
         pieces.append(events_to_tables(fresh)[name])
         # Parts written by a newer minor version may carry extra columns (ADR 0006).
         return _dedup(pa.concat_tables(pieces, promote_options="default"))
+
+    def events(self, *, run_id: str | None = None) -> list[Event]:
+        """Every recorded event (of one run), deduplicated, rebuilt from the fact tables."""
+        import pyarrow.compute as pc
+
+        found: list[Event] = []
+        for fact in KINDS.values():
+            table = self.read_table(fact.name)
+            if run_id is not None:
+                table = table.filter(pc.equal(table["run_id"], run_id))
+            for row in table.select(
+                ["event_id", "kind", "at", "run_id", "asset", "partition", "payload"]
+            ).to_pylist():
+                found.append(
+                    Event(
+                        event_id=row["event_id"],
+                        kind=row["kind"],
+                        at=row["at"],
+                        run_id=row["run_id"],
+                        asset=row["asset"],
+                        partition=row["partition"],
+                        payload=json.loads(row["payload"]),
+                    )
+                )
+        return sorted(found, key=lambda e: (e.at, e.event_id))
 
     # -- compaction -----------------------------------------------------------------------------
     def compact(self, *, now: dt.datetime | None = None) -> CompactionResult:

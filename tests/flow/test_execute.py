@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from arco_nb import InvalidTransition, Workspace
+from arco_nb.catalog.events import Event
+from arco_nb.flow.assets import Registry, asset, sql_asset
+from arco_nb.flow.state import RunState
+
+
+@pytest.fixture
+def ws(memory_root: str) -> Workspace:
+    return Workspace(memory_root)
+
+
+@pytest.fixture
+def chain() -> Registry:
+    registry = Registry()
+    sql_asset("raw", "select * from range(5) t(x)", registry=registry)
+    sql_asset("clean", "select x from raw where x > 0", registry=registry)
+
+    @asset(registry=registry)
+    def report(clean: pl.DataFrame) -> pl.DataFrame:
+        return clean.select(pl.col("x").sum().alias("total"))
+
+    return registry
+
+
+def test_a_run_materializes_records_and_registers(ws: Workspace, chain: Registry) -> None:
+    result = ws.run(registry=chain)
+    assert result.status == "succeeded"
+    assert ws.read("report").to_pylist() == [{"total": 10}]
+    assert ws.read("clean").num_rows == 4
+    states = {a: t.status for (a, _), t in result.state.tasks.items()}
+    assert states == {"raw": "succeeded", "clean": "succeeded", "report": "succeeded"}
+    # 100% lineage: every materialization of an asset with inputs has an edge per input.
+    missing = ws.sql(
+        """select m.asset from arco.materializations m
+           left join arco.lineage l using (materialization_id)
+           where m.asset <> 'raw' and l.materialization_id is null"""
+    ).fetchall()
+    assert missing == []
+    edges = ws.sql("select asset, input_asset from arco.lineage order by asset").fetchall()
+    assert edges == [("clean", "raw"), ("report", "clean")]
+    assert ws.sql("select status, plan_id from arco.runs").fetchall() == [
+        ("succeeded", result.plan.plan_id)
+    ]
+    table = ws.catalog.load_table("assets.report")
+    assert [(c.name, c.type) for c in table.columns] == [("total", "int64")]
+    assert ws.catalog.load_asset("clean").deps == ("raw",)
+    assert ws.run_state(result.run_id) == result.state, "replaying the events gives the live state"
+
+
+def test_an_unchanged_rerun_is_up_to_date_and_commits_nothing(
+    ws: Workspace, chain: Registry
+) -> None:
+    ws.run(registry=chain)
+    version = ws.catalog.version
+    again = ws.run(registry=chain)
+    assert {t.status for t in again.state.tasks.values()} == {"up_to_date"}
+    assert ws.catalog.version == version
+    assert ws.sql("select count(*) from arco.materializations").fetchall() == [(3,)]
+    forced = ws.run("clean", force=True, registry=chain)
+    assert [a for (a, _), t in forced.state.tasks.items() if t.status == "succeeded"] == ["clean"]
+
+
+def test_a_failing_asset_skips_downstream_and_keeps_what_exists(ws: Workspace) -> None:
+    registry = Registry()
+    sql_asset("raw", "select 1 as x", registry=registry)
+    sql_asset("side", "select 2 as y", registry=registry)
+
+    @asset(registry=registry)
+    def broken(raw: pl.DataFrame) -> object:
+        return 42  # not a table
+
+    @asset(registry=registry)
+    def after(broken: pl.DataFrame) -> pl.DataFrame:
+        return broken
+
+    result = ws.run(registry=registry)
+    assert result.status == "failed"
+    assert result.failed == ["broken"]
+    tasks = {a: t for (a, _), t in result.state.tasks.items()}
+    assert tasks["after"].status == "skipped"
+    assert tasks["side"].status == "succeeded", "independent branches still run"
+    assert "returned int, which is not a table" in tasks["broken"].error
+    assert "Traceback" in tasks["broken"].error
+    row = ws.sql("select status, error from arco.task_runs where asset = 'broken'").fetchall()
+    assert row[0][0] == "failed"
+    assert "not a table" in row[0][1]
+    assert ws.read("raw").to_pylist() == [{"x": 1}]
+    assert ws.run_state(result.run_id) == result.state
+
+
+def test_retries_count_attempts(ws: Workspace) -> None:
+    registry = Registry()
+    calls = {"n": 0}
+
+    @asset(registry=registry, retries=2)
+    def flaky() -> pa.Table:
+        calls["n"] += 1
+        if calls["n"] < 2:
+            raise ConnectionError("try again")
+        return pa.table({"ok": [True]})
+
+    result = ws.run(registry=registry)
+    task = result.state.tasks[("flaky", "")]
+    assert (result.status, task.status, task.attempt) == ("succeeded", "succeeded", 2)
+    assert ws.sql("select attempt, error from arco.task_runs").fetchall() == [(2, None)]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: pd.DataFrame({"a": [1, 2]}),
+        lambda: pl.DataFrame({"a": [1, 2]}),
+        lambda: pa.table({"a": [1, 2]}),
+        lambda: duckdb.sql("select unnest([1, 2]) as a"),
+    ],
+    ids=["pandas", "polars", "arrow", "duckdb"],
+)
+def test_python_assets_may_return_any_table(ws: Workspace, make: object) -> None:
+    registry = Registry()
+
+    @asset(registry=registry)
+    def out() -> object:
+        return make()  # type: ignore[operator]
+
+    assert ws.run(registry=registry).status == "succeeded"
+    assert ws.read("out").column("a").to_pylist() == [1, 2]
+
+
+def test_ctrl_c_cancels_the_run_and_is_recorded(ws: Workspace) -> None:
+    registry = Registry()
+
+    @asset(registry=registry)
+    def interrupted() -> pa.Table:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ws.run(registry=registry)
+    assert ws.sql("select status from arco.runs").fetchall() == [("cancelled",)]
+
+
+def test_illegal_transitions_raise() -> None:
+    state = RunState("r")
+    at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    with pytest.raises(InvalidTransition, match=r"\(new\) -> running"):
+        state.apply(Event.create("run", run_id="r", at=at, status="running"))
+    state.apply(Event.create("run", run_id="r", at=at, status="queued"))
+    with pytest.raises(InvalidTransition, match="task 'a' in run r: \\(new\\) -> succeeded"):
+        state.apply(Event.create("task", run_id="r", at=at, asset="a", status="succeeded"))
