@@ -30,12 +30,15 @@ from arco_nb.core.errors import (
 )
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
+from arco_nb.flow.assets import asset, sql_asset
+from arco_nb.flow.lineage import AssetInfo, LineageEdge, LineageGraph
 from arco_nb.workspace import Workspace
 
 __all__ = [
     "AlreadyExists",
     "ArcoError",
     "AssetDefinitionError",
+    "AssetInfo",
     "AssetNotFound",
     "CatalogError",
     "CommitConflict",
@@ -44,6 +47,8 @@ __all__ = [
     "CycleError",
     "InvalidName",
     "InvalidTransition",
+    "LineageEdge",
+    "LineageGraph",
     "NamespaceNotFound",
     "ObjectNotFound",
     "ObjectStore",
@@ -54,7 +59,9 @@ __all__ = [
     "TenantViolation",
     "Workspace",
     "__version__",
+    "asset",
     "load_ipython_extension",
+    "sql_asset",
     "unload_ipython_extension",
 ]
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from arco_nb.catalog.sql import MetadataSQL
     from arco_nb.flow.assets import Registry
     from arco_nb.flow.execute import RunResult
+    from arco_nb.flow.lineage import LineageGraph
     from arco_nb.flow.plan import LastMaterialization, Plan
     from arco_nb.flow.state import RunState
 
@@ -152,6 +153,41 @@ class Workspace:
         from arco_nb.flow.state import RunState
 
         return RunState.replay(run_id, self.events.events(run_id=run_id))
+
+    def lineage(
+        self, asset: str, *, up: int = 1, down: int = 1, registry: Registry | None = None
+    ) -> LineageGraph:
+        """The asset's neighbourhood with each node's latest status, rows and run."""
+        from arco_nb.flow.assets import default_registry
+        from arco_nb.flow.graph import AssetGraph
+        from arco_nb.flow.lineage import build_lineage
+
+        graph = AssetGraph(default_registry if registry is None else registry)
+        graph.select(asset)  # unknown names fail here, with close matches
+        status = {
+            a: (s, r)
+            for a, s, r in self.sql(
+                "select asset, arg_max(status, finished_at), arg_max(run_id, finished_at) "
+                "from arco.task_runs group by asset"
+            ).fetchall()
+        }
+        mats = {
+            a: (m, rows, at, r)
+            for a, m, rows, at, r in self.sql(
+                "select asset, arg_max(materialization_id, created_at), arg_max(rows, created_at),"
+                " max(created_at), arg_max(run_id, created_at) from arco.materializations "
+                "group by asset"
+            ).fetchall()
+        }
+        inputs = {
+            (m, a): i
+            for m, a, i in self.sql(
+                "select materialization_id, input_asset, input_materialization_id from arco.lineage"
+            ).fetchall()
+        }
+        return build_lineage(
+            graph, asset, up=up, down=down, status=status, materializations=mats, inputs=inputs
+        )
 
     def explain(self, asset: str, *, registry: Registry | None = None) -> str:
         """Why ``asset`` would run, or be skipped, in its own plan."""

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Lineage views for people and renderers: public frozen dataclasses, no internals.
+
+:class:`AssetInfo` and :class:`LineageEdge` are what the catalog widget, the graphviz renderer
+and the CLI consume; they hold plain values only, so they serialise to JSON as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from arco_nb.flow.graph import AssetGraph
+
+__all__ = ["AssetInfo", "LineageEdge", "LineageGraph", "build_lineage"]
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """One asset as lineage shows it, with its latest recorded state."""
+
+    name: str
+    kind: str
+    status: str  # latest task status, or "never run"
+    rows: int | None = None
+    last_materialized: dt.datetime | None = None
+    materialization_id: str | None = None
+    last_run_id: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """``upstream`` feeds ``downstream``; ids name the exact materializations, when recorded."""
+
+    upstream: str
+    downstream: str
+    materialization_id: str | None = None
+    input_materialization_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LineageGraph:
+    """The neighbourhood of ``focus``: ``up`` hops upstream and ``down`` hops downstream."""
+
+    focus: str
+    up: int
+    down: int
+    nodes: tuple[AssetInfo, ...]
+    edges: tuple[LineageEdge, ...]
+
+    def node(self, name: str) -> AssetInfo:
+        """The node named ``name``."""
+        return next(n for n in self.nodes if n.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-able data (times as ISO 8601)."""
+
+        def clean(value: Any) -> Any:
+            return value.isoformat() if isinstance(value, dt.datetime) else value
+
+        return {
+            "focus": self.focus,
+            "up": self.up,
+            "down": self.down,
+            "nodes": [{k: clean(v) for k, v in asdict(n).items()} for n in self.nodes],
+            "edges": [asdict(e) for e in self.edges],
+        }
+
+    def to_text(self) -> str:
+        """An indented tree: upstream above the focus, downstream below."""
+        parents: dict[str, list[str]] = {}
+        children: dict[str, list[str]] = {}
+        for e in self.edges:
+            parents.setdefault(e.downstream, []).append(e.upstream)
+            children.setdefault(e.upstream, []).append(e.downstream)
+
+        def label(name: str) -> str:
+            n = self.node(name)
+            rows = f", {n.rows} rows" if n.rows is not None else ""
+            return f"{name} [{n.status}{rows}]"
+
+        lines: list[str] = []
+
+        def walk(name: str, links: dict[str, list[str]], arrow: str, depth: int) -> None:
+            for other in sorted(links.get(name, [])):
+                lines.append(f"{'    ' * depth}{arrow} {label(other)}")
+                walk(other, links, arrow, depth + 1)
+
+        walk(self.focus, parents, "<-", 1)
+        up_lines = list(reversed(lines))
+        lines.clear()
+        walk(self.focus, children, "->", 1)
+        return "\n".join([*up_lines, f"* {label(self.focus)}", *lines])
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def build_lineage(
+    graph: AssetGraph,
+    focus: str,
+    *,
+    up: int = 1,
+    down: int = 1,
+    status: Mapping[str, tuple[str, str]] | None = None,
+    materializations: Mapping[str, tuple[str, int, dt.datetime, str]] | None = None,
+    inputs: Mapping[tuple[str, str], str] | None = None,
+) -> LineageGraph:
+    """Assemble the lineage around ``focus``.
+
+    ``status`` maps asset -> (latest task status, run id); ``materializations`` maps asset ->
+    (materialization id, rows, time, run id) of the latest one; ``inputs`` maps
+    (materialization id, input asset) -> input materialization id.
+    """
+    status = status or {}
+    materializations = materializations or {}
+    inputs = inputs or {}
+    names = {focus} | graph.upstream(focus, up) | graph.downstream(focus, down)
+    nodes = []
+    for name in sorted(names):
+        spec = graph.specs[name]
+        mat = materializations.get(name)
+        state, run_id = status.get(name, ("never run", ""))
+        nodes.append(
+            AssetInfo(
+                name=name,
+                kind=spec.kind,
+                status=state,
+                rows=mat[1] if mat else None,
+                last_materialized=mat[2] if mat else None,
+                materialization_id=mat[0] if mat else None,
+                last_run_id=run_id or (mat[3] if mat else None),
+                tags=spec.tags,
+            )
+        )
+    edges = []
+    for name in sorted(names):
+        mat = materializations.get(name)
+        for dep in graph.specs[name].deps:
+            if dep in names:
+                mid = mat[0] if mat else None
+                edges.append(LineageEdge(dep, name, mid, inputs.get((mid, dep)) if mid else None))
+    return LineageGraph(focus, up, down, tuple(nodes), tuple(edges))

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from arco_nb import AssetNotFound, Workspace
+from arco_nb.flow.assets import Registry, asset, sql_asset
+
+
+@pytest.fixture
+def registry() -> Registry:
+    registry = Registry()
+    sql_asset("raw", "select 1 as x union all select 2", registry=registry)
+    sql_asset("clean", "select * from raw where x > 1", registry=registry, tags=["core"])
+    sql_asset("other", "select 3 as y", registry=registry)
+
+    @asset(registry=registry)
+    def report(clean: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
+        return clean
+
+    return registry
+
+
+def test_lineage_after_a_run(memory_root: str, registry: Registry) -> None:
+    ws = Workspace(memory_root)
+    result = ws.run(registry=registry)
+    graph = ws.lineage("clean", up=1, down=1, registry=registry)
+    assert [n.name for n in graph.nodes] == ["clean", "raw", "report"]
+    clean = graph.node("clean")
+    assert (clean.kind, clean.status, clean.rows, clean.tags) == ("sql", "succeeded", 1, ("core",))
+    assert clean.last_run_id == result.run_id
+    assert clean.last_materialized is not None
+    edges = {(e.upstream, e.downstream) for e in graph.edges}
+    assert edges == {("raw", "clean"), ("clean", "report")}
+    edge = next(e for e in graph.edges if e.downstream == "clean")
+    assert edge.input_materialization_id == graph.node("raw").materialization_id
+    assert edge.materialization_id == clean.materialization_id
+    text = graph.to_text()
+    assert text.splitlines() == [
+        "    <- raw [succeeded, 2 rows]",
+        "* clean [succeeded, 1 rows]",
+        "    -> report [succeeded, 1 rows]",
+    ]
+    assert json.loads(json.dumps(graph.to_json()))["focus"] == "clean"
+    wide = ws.lineage("report", up=2, down=0, registry=registry)
+    assert [n.name for n in wide.nodes] == ["clean", "other", "raw", "report"]
+
+
+def test_lineage_before_any_run(memory_root: str, registry: Registry) -> None:
+    graph = Workspace(memory_root).lineage("report", up=1, down=1, registry=registry)
+    assert {n.status for n in graph.nodes} == {"never run"}
+    assert all(e.materialization_id is None for e in graph.edges)
+    assert str(graph).startswith("    <- ")
+    with pytest.raises(AssetNotFound, match="Did you mean 'clean'"):
+        Workspace(memory_root).lineage("clen", registry=registry)
