@@ -121,9 +121,28 @@ class Workspace:
         return build_plan(graph, selection, latest=self.latest_materializations(), force=force)
 
     def run(
-        self, selection: str | None = None, *, force: bool = False, registry: Registry | None = None
+        self,
+        selection: str | None = None,
+        *,
+        force: bool = False,
+        executor: str = "inline",
+        max_workers: int | None = None,
+        scheduler: str | None = None,
+        client: Any = None,
+        registry: Registry | None = None,
     ) -> RunResult:
-        """Plan ``selection`` and execute it inline; returns the run's result."""
+        """Plan ``selection`` and execute it.
+
+        Parameters
+        ----------
+        executor
+            ``"inline"`` (default), ``"threads"`` or ``"dask"``.
+        max_workers
+            Threads for the ``threads`` executor (default: CPUs, at most 8).
+        scheduler, client
+            For ``dask``: a ``distributed.Client``, or the scheduler's address (default:
+            ``ARCO_DASK_SCHEDULER``). Workers need access to this workspace's root.
+        """
         from arco_nb.flow.assets import default_registry
         from arco_nb.flow.execute import execute_plan
         from arco_nb.flow.graph import AssetGraph
@@ -132,9 +151,24 @@ class Workspace:
         graph = AssetGraph(default_registry if registry is None else registry)
         latest = self.latest_materializations()
         plan = build_plan(graph, selection, latest=latest, force=force)
-        return execute_plan(
-            plan, graph, store=self.store, catalog=self.catalog, events=self.events, latest=latest
-        )
+        own_client = None
+        if executor == "dask" and client is None:
+            own_client = client = _dask_client(scheduler)
+        try:
+            return execute_plan(
+                plan,
+                graph,
+                store=self.store,
+                catalog=self.catalog,
+                events=self.events,
+                latest=latest,
+                executor=executor,
+                max_workers=max_workers,
+                client=client,
+            )
+        finally:
+            if own_client is not None:
+                own_client.close()
 
     def read(self, asset: str) -> pa.Table:
         """The data of ``asset``'s latest materialization, as an Arrow table."""
@@ -200,3 +234,23 @@ class Workspace:
     def __repr__(self) -> str:
         s = self.scope
         return f"Workspace({s.root!r}, tenant={s.tenant!r}, workspace={s.workspace!r})"
+
+
+def _dask_client(scheduler: str | None) -> Any:
+    import os
+
+    from arco_nb.core.errors import ConfigError
+
+    address = scheduler or os.environ.get("ARCO_DASK_SCHEDULER")
+    if not address:
+        raise ConfigError(
+            "The dask executor needs a scheduler",
+            hint="Pass scheduler='tcp://host:8786' or client=..., or set ARCO_DASK_SCHEDULER",
+        )
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ConfigError(
+            "The dask executor needs distributed", hint="pip install 'arco-nb[dask]'"
+        ) from exc
+    return Client(address)  # type: ignore[no-untyped-call]
