@@ -26,6 +26,14 @@ def main(mode: str, root: str) -> None:
     pid = os.getpid()
     catalog = Catalog(store, min_wait=0.001, max_wait=0.01)
     log = EventLog(store, grace=dt.timedelta(0))
+    # Warm up (imports, the current snapshot and manifest) so that kills land in the protocol,
+    # not in start-up work.
+    import pyarrow as pa
+    import pyarrow.parquet
+
+    pa.array([0])  # pyarrow imports pandas (when installed) on its first conversion
+    assert catalog.version >= 0
+    log.manifest()
     print("READY", flush=True)
     i = 0
     while True:
