@@ -65,13 +65,19 @@ class _Recorder:
         self.state = RunState(run_id)
         self._seq = itertools.count()
         self._lock = threading.Lock()
+        self._batch: list[Event] = []
 
     def emit(self, kind: str, asset: str = "", **payload: Any) -> None:
         with self._lock:
             payload["seq"] = next(self._seq)  # the run's own order, whatever the clocks say
             event = Event.create(kind, run_id=self.state.run_id, asset=asset, **payload)
             self.state.apply(event)  # raises InvalidTransition before anything is recorded
-            self.events.append(event)
+            self._batch.append(event)
+            # One inbox object per visible state change, not per event: a task's
+            # materialization, lineage and success land together. "pending" waits for the next.
+            if kind == "run" or (kind == "task" and payload.get("status") != "pending"):
+                self.events.append(self._batch)
+                self._batch = []
 
 
 @dataclass(frozen=True)
@@ -166,9 +172,10 @@ def execute_plan(
         for task in plan.tasks:
             run.emit("task", task.asset, status="pending")
         _schedule(plan, graph, pool=pool, run=run, store=store, outputs=outputs, produced=produced)
-        for task in plan.tasks:
-            if task.asset in produced:
-                _register(catalog, graph.specs[task.asset], produced[task.asset])
+        _register(
+            catalog,
+            [(graph.specs[t.asset], produced[t.asset]) for t in plan.tasks if t.asset in produced],
+        )
         failed = any(t.status == "failed" for t in run.state.tasks.values())
         run.emit("run", status="failed" if failed else "succeeded")
     except KeyboardInterrupt:
@@ -347,8 +354,8 @@ def to_arrow(asset: str, value: Any) -> pa.Table:
     )
 
 
-def _register(catalog: Catalog, spec: AssetSpec, output: Output) -> None:
-    """Define the asset and register its table; commit only what changed."""
+def _register(catalog: Catalog, outputs: list[tuple[AssetSpec, Output]]) -> None:
+    """Define the assets and register their tables, in one commit of only what changed."""
     from arco_nb.catalog.model import Table
     from arco_nb.catalog.operations import (
         AlterTable,
@@ -359,30 +366,28 @@ def _register(catalog: Catalog, spec: AssetSpec, output: Output) -> None:
     )
 
     state = catalog.state
-    record = spec.to_record()
-    columns = tuple(Column(name, type_, nullable) for name, type_, nullable in output.columns)
     ops: list[Operation] = []
-    if ASSET_NAMESPACE not in state.namespaces:
+    if outputs and ASSET_NAMESPACE not in state.namespaces:
         ops.append(CreateNamespace(ASSET_NAMESPACE, "Tables materialized by assets"))
-    if state.assets.get(spec.name) != record:
-        ops.append(DefineAsset(record))
-    full = f"{ASSET_NAMESPACE}.{spec.name}"
-    current = state.tables.get(full)
-    if current is None:
-        ops.append(
-            CreateTable(
-                Table(
-                    namespace=ASSET_NAMESPACE,
-                    name=spec.name,
-                    columns=columns,
-                    location=f"data/{spec.name}/",
-                    description=spec.description,
-                    tags=spec.tags,
-                )
+    for spec, output in outputs:
+        record = spec.to_record()
+        columns = tuple(Column(name, type_, nullable) for name, type_, nullable in output.columns)
+        if state.assets.get(spec.name) != record:
+            ops.append(DefineAsset(record))
+        full = f"{ASSET_NAMESPACE}.{spec.name}"
+        current = state.tables.get(full)
+        if current is None:
+            table = Table(
+                namespace=ASSET_NAMESPACE,
+                name=spec.name,
+                columns=columns,
+                location=f"data/{spec.name}/",
+                description=spec.description,
+                tags=spec.tags,
             )
-        )
-    elif current.columns != columns:
-        ops.append(AlterTable(full, columns=columns))
+            ops.append(CreateTable(table))
+        elif current.columns != columns:
+            ops.append(AlterTable(full, columns=columns))
     if ops:
         # Another writer may have registered the same asset meanwhile; data and facts stand.
         with contextlib.suppress(CatalogError):
