@@ -330,8 +330,27 @@ def _compute(spec: AssetSpec, inputs: dict[str, pa.Table]) -> pa.Table:
     assert spec.fn is not None, "python assets carry their function"
     import polars as pl
 
-    args = {name: pl.from_arrow(table) for name, table in inputs.items()}
+    arrow_params = _arrow_params(spec.fn)
+    args = {
+        name: table if name in arrow_params else pl.from_arrow(table)
+        for name, table in inputs.items()
+    }
     return to_arrow(spec.name, spec.fn(**args))
+
+
+def _arrow_params(fn: Callable[..., Any]) -> set[str]:
+    """Parameters annotated ``pa.Table`` get Arrow tables; all others get polars DataFrames."""
+    import inspect
+
+    import pyarrow as pa
+
+    found = set()
+    for param in inspect.signature(fn).parameters.values():
+        ann = param.annotation
+        text = ann if isinstance(ann, str) else ""
+        if ann is pa.Table or text.replace("pyarrow.", "pa.") == "pa.Table":
+            found.add(param.name)
+    return found
 
 
 def to_arrow(asset: str, value: Any) -> pa.Table:

@@ -157,3 +157,33 @@ def test_illegal_transitions_raise() -> None:
     state.apply(Event.create("run", run_id="r", at=at, status="queued"))
     with pytest.raises(InvalidTransition, match="task 'a' in run r: \\(new\\) -> succeeded"):
         state.apply(Event.create("task", run_id="r", at=at, asset="a", status="succeeded"))
+
+
+def test_inputs_annotated_pa_table_arrive_as_arrow(ws: Workspace) -> None:
+    registry = Registry()
+    sql_asset("src", "select 1 as a", registry=registry)
+    seen: dict[str, str] = {}
+
+    @asset(registry=registry)
+    def as_arrow(src: pa.Table) -> pa.Table:
+        seen["arrow"] = type(src).__name__
+        return src
+
+    @asset(registry=registry)
+    def as_polars(src) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+        seen["polars"] = type(src).__name__
+        return src  # type: ignore[no-any-return]
+
+    assert ws.run(registry=registry).status == "succeeded"
+    assert seen == {"arrow": "Table", "polars": "DataFrame"}
+
+
+@pytest.mark.s3
+def test_a_pipeline_on_an_s3_root(s3_root: str, s3_endpoint: object, chain: Registry) -> None:
+    ws = Workspace(s3_root, storage_options=s3_endpoint.storage_options)  # type: ignore[attr-defined]
+    result = ws.run(registry=chain)
+    assert result.status == "succeeded"
+    assert ws.read("report").to_pylist() == [{"total": 10}]
+    assert ws.sql("select count(*) from arco.lineage").fetchall() == [(2,)]
+    assert ws.run(registry=chain).plan.to_run == ()
+    assert ws.store.list("data/report/_")[0].endswith(".parquet")
