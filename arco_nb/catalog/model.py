@@ -25,6 +25,7 @@ __all__ = [
     "Table",
     "check_name",
     "split_table_name",
+    "tables_in",
 ]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -67,10 +68,6 @@ class Namespace:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Namespace:
-        return cls(name=data["name"], description=data.get("description", ""))
 
 
 @dataclass(frozen=True)
@@ -229,7 +226,12 @@ class CatalogState:
 
     def tables_in(self, namespace: str) -> list[str]:
         """Full names of the tables in ``namespace``, sorted."""
-        return sorted(t.full_name for t in self.tables.values() if t.namespace == namespace)
+        return tables_in(self.tables, namespace)
+
+
+def tables_in(tables: Mapping[str, Table], namespace: str) -> list[str]:
+    """Full names of the ``tables`` in ``namespace``, sorted."""
+    return sorted(t.full_name for t in tables.values() if t.namespace == namespace)
 
 
 def sorted_tags(tags: Iterable[str]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from arco_nb.catalog.model import (
     check_name,
     sorted_tags,
     split_table_name,
+    tables_in,
 )
 from arco_nb.core.errors import (
     AssetNotFound,
@@ -57,7 +58,7 @@ class Draft:
     assets: dict[str, AssetDef]
 
     def tables_in(self, namespace: str) -> list[str]:
-        return sorted(t.full_name for t in self.tables.values() if t.namespace == namespace)
+        return tables_in(self.tables, namespace)
 
 
 class Operation:
