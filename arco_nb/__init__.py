@@ -31,7 +31,15 @@ from arco_nb.core.errors import (
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
 from arco_nb.flow.assets import asset, sql_asset
+from arco_nb.flow.execute import RunResult
 from arco_nb.flow.lineage import AssetInfo, LineageEdge, LineageGraph
+from arco_nb.flow.partitions import (
+    DailyPartitions,
+    MonthlyPartitions,
+    Partitions,
+    StaticPartitions,
+)
+from arco_nb.flow.plan import Plan, Task
 from arco_nb.workspace import Workspace
 
 __all__ = [
@@ -45,16 +53,23 @@ __all__ = [
     "ConfigError",
     "CorruptObject",
     "CycleError",
+    "DailyPartitions",
     "InvalidName",
     "InvalidTransition",
     "LineageEdge",
     "LineageGraph",
+    "MonthlyPartitions",
     "NamespaceNotFound",
     "ObjectNotFound",
     "ObjectStore",
+    "Partitions",
+    "Plan",
+    "RunResult",
     "SelectionError",
+    "StaticPartitions",
     "StorageError",
     "TableNotFound",
+    "Task",
     "TenantScope",
     "TenantViolation",
     "Workspace",

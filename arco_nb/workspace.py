@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from arco_nb.catalog.sql import MetadataSQL
     from arco_nb.flow.assets import Registry
     from arco_nb.flow.execute import RunResult
+    from arco_nb.flow.graph import AssetGraph
     from arco_nb.flow.lineage import LineageGraph
     from arco_nb.flow.plan import LastMaterialization, Plan
     from arco_nb.flow.state import RunState
@@ -110,20 +111,62 @@ class Workspace:
         return latest
 
     def plan(
-        self, selection: str | None = None, *, force: bool = False, registry: Registry | None = None
+        self,
+        selection: str | None = None,
+        *,
+        partitions: str | None = None,
+        force: bool = False,
+        registry: Registry | None = None,
     ) -> Plan:
-        """Plan ``selection`` of the defined assets against what this workspace has recorded."""
-        from arco_nb.flow.assets import default_registry
-        from arco_nb.flow.graph import AssetGraph
+        """Plan ``selection`` of the defined assets against what this workspace has recorded.
+
+        Parameters
+        ----------
+        selection
+            ``name``, ``+name``, ``name+``, ``tag:x``, ``a,b`` (default: every asset).
+        partitions
+            Keys of the selected partitioned assets: ``2024-01-01..2024-01-31``, ``eu,us``.
+            Default: every key up to today (those up to date are skipped).
+        force
+            Run every selected task, up to date or not.
+        """
         from arco_nb.flow.plan import build_plan
 
-        graph = AssetGraph(default_registry if registry is None else registry)
-        return build_plan(graph, selection, latest=self.latest_materializations(), force=force)
+        return build_plan(
+            self._graph(registry),
+            selection,
+            latest=self.latest_materializations(),
+            force=force,
+            partitions=partitions,
+        )
+
+    def partition_status(self, asset: str, *, registry: Registry | None = None) -> dict[str, str]:
+        """Each partition key of ``asset`` and its status: ``materialized``, ``stale`` (its
+        inputs or code changed since), ``failed`` (the latest attempt failed) or ``missing``."""
+        plan = self.plan(asset, registry=registry)
+        failed = {
+            key
+            for a, key, status in self.sql(
+                "select asset, partition, arg_max(status, finished_at) from arco.task_runs "
+                "group by asset, partition"
+            ).fetchall()
+            if a == asset and status == "failed"
+        }
+        status = {}
+        for task in plan.tasks:
+            if task.partition in failed:
+                status[task.partition] = "failed"
+            elif not task.will_run:
+                status[task.partition] = "materialized"
+            else:
+                status[task.partition] = "stale" if task.previous else "missing"
+        return status
 
     def run(
         self,
         selection: str | None = None,
         *,
+        partitions: str | None = None,
         force: bool = False,
         executor: str = "inline",
         max_workers: int | None = None,
@@ -135,6 +178,8 @@ class Workspace:
 
         Parameters
         ----------
+        selection, partitions, force
+            As for :meth:`plan`; ``partitions="2024-01-01..2024-01-31"`` backfills a range.
         executor
             ``"inline"`` (default), ``"threads"`` or ``"dask"``.
         max_workers
@@ -143,14 +188,12 @@ class Workspace:
             For ``dask``: a ``distributed.Client``, or the scheduler's address (default:
             ``ARCO_DASK_SCHEDULER``). Workers need access to this workspace's root.
         """
-        from arco_nb.flow.assets import default_registry
         from arco_nb.flow.execute import execute_plan
-        from arco_nb.flow.graph import AssetGraph
         from arco_nb.flow.plan import build_plan
 
-        graph = AssetGraph(default_registry if registry is None else registry)
+        graph = self._graph(registry)
         latest = self.latest_materializations()
-        plan = build_plan(graph, selection, latest=latest, force=force)
+        plan = build_plan(graph, selection, latest=latest, force=force, partitions=partitions)
         own_client = None
         if executor == "dask" and client is None:
             own_client = client = _dask_client(scheduler)
@@ -170,17 +213,36 @@ class Workspace:
             if own_client is not None:
                 own_client.close()
 
-    def read(self, asset: str) -> pa.Table:
-        """The data of ``asset``'s latest materialization, as an Arrow table."""
-        import pyarrow.parquet as pq
+    def read(self, asset: str, partition: str | None = None) -> pa.Table:
+        """The data of ``asset``'s latest materialization, as an Arrow table.
 
+        For a partitioned asset: the latest materialization of ``partition``, or of every
+        partition (in key order) when it is ``None``.
+        """
         from arco_nb.core.errors import AssetNotFound
+        from arco_nb.flow.materialize import read_data
 
-        last = self.latest_materializations().get((asset, ""))
-        if last is None:
-            raise AssetNotFound(asset, suggestions=[])
-        with self.store.open(f"data/{asset}/_/{last.materialization_id}.parquet") as f:
-            return pq.read_table(f)
+        latest = self.latest_materializations()
+        keys = sorted(k for a, k in latest if a == asset)
+        if not keys:
+            known = sorted({a for a, _ in latest})
+            import difflib
+
+            raise AssetNotFound(asset, suggestions=difflib.get_close_matches(asset, known))
+        if partition is not None:
+            if partition not in keys:
+                from arco_nb.core.errors import ConfigError
+
+                raise ConfigError(
+                    f"Asset {asset!r} has no materialized partition {partition!r}",
+                    hint="Materialized: "
+                    + ", ".join(keys[:10])
+                    + ("..." if len(keys) > 10 else ""),
+                )
+            keys = [partition]
+        return read_data(
+            self.store, asset, [(k, latest[(asset, k)].materialization_id) for k in keys]
+        )
 
     def run_state(self, run_id: str) -> RunState:
         """Rebuild run ``run_id`` from its events alone."""
@@ -192,11 +254,9 @@ class Workspace:
         self, asset: str, *, up: int = 1, down: int = 1, registry: Registry | None = None
     ) -> LineageGraph:
         """The asset's neighbourhood with each node's latest status, rows and run."""
-        from arco_nb.flow.assets import default_registry
-        from arco_nb.flow.graph import AssetGraph
         from arco_nb.flow.lineage import build_lineage
 
-        graph = AssetGraph(default_registry if registry is None else registry)
+        graph = self._graph(registry)
         graph.select(asset)  # unknown names fail here, with close matches
         status = {
             a: (s, r)
@@ -226,6 +286,13 @@ class Workspace:
     def explain(self, asset: str, *, registry: Registry | None = None) -> str:
         """Why ``asset`` would run, or be skipped, in its own plan."""
         return self.plan(asset, registry=registry).task(asset).explain()
+
+    @staticmethod
+    def _graph(registry: Registry | None) -> AssetGraph:
+        from arco_nb.flow.assets import default_registry
+        from arco_nb.flow.graph import AssetGraph
+
+        return AssetGraph(default_registry if registry is None else registry)
 
     def compact(self) -> CompactionResult:
         """Compact the event inbox into Parquet and collect what the grace period allows."""

@@ -15,13 +15,27 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, TypeVar, overload
 
 from arco_nb.catalog.model import AssetDef, check_name
-from arco_nb.core.errors import AssetDefinitionError, AssetNotFound, InvalidName
+from arco_nb.core.errors import AssetDefinitionError, AssetNotFound, ConfigError, InvalidName
 from arco_nb.core.ids import content_hash
+from arco_nb.flow.partitions import Partitions, parse_partitions
 
-__all__ = ["AssetSpec", "Registry", "asset", "default_registry", "sql_asset", "sql_table_refs"]
+__all__ = [
+    "PARTITION_PARAMETER",
+    "AssetSpec",
+    "Registry",
+    "asset",
+    "default_registry",
+    "sql_asset",
+    "sql_table_refs",
+]
+
+#: A Python asset's parameter of this name receives the partition key (it is not a dependency);
+#: SQL assets read it with ``getvariable('partition_key')``.
+PARTITION_PARAMETER = "partition_key"
 
 Kind = Literal["python", "sql"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,9 +54,19 @@ class AssetSpec:
     tags: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     retries: int = 0
+    retry_delay: float = 0.0
     fn: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
+    def partition_def(self) -> Partitions | None:
+        """The parsed partition definition (``None`` when unpartitioned)."""
+        return parse_partitions(self.partitions or None)
+
+    def retry_wait(self, attempt: int) -> float:
+        """Seconds to wait before retrying after failed ``attempt`` (exponential backoff)."""
+        return float(self.retry_delay * 2 ** max(attempt - 1, 0))
+
+    @cached_property
     def code_version(self) -> str:
         """Hash of the normalised code and the options that change what the asset produces."""
         return content_hash(
@@ -199,11 +223,12 @@ def _options(
     name: str,
     *,
     deps: Iterable[str] | None,
-    partitions: str,
+    partitions: str | Partitions | None,
     description: str,
     tags: Iterable[str],
     owners: Iterable[str],
     retries: int,
+    retry_delay: float,
 ) -> dict[str, Any]:
     try:
         check_name(name, kind="asset")
@@ -213,8 +238,21 @@ def _options(
         raise AssetDefinitionError(name, "deps must be a list of names", hint=f"deps=[{deps!r}]")
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise AssetDefinitionError(name, f"retries must be a whole number >= 0, not {retries!r}")
+    if (
+        not isinstance(retry_delay, int | float)
+        or isinstance(retry_delay, bool)
+        or not 0 <= retry_delay <= 3600
+    ):
+        raise AssetDefinitionError(
+            name, f"retry_delay must be seconds between 0 and 3600, not {retry_delay!r}"
+        )
+    try:
+        parsed = parse_partitions(partitions or None)
+    except ConfigError as exc:
+        raise AssetDefinitionError(name, str(exc.message), hint=exc.hint) from None
     return {
-        "partitions": partitions,
+        "partitions": parsed.spec() if parsed else "",
+        "retry_delay": float(retry_delay),
         "description": description,
         "tags": tuple(sorted(set(tags))),
         "owners": tuple(owners),
@@ -229,11 +267,12 @@ def asset(
     *,
     name: str | None = None,
     deps: Iterable[str] | None = None,
-    partitions: str = "",
+    partitions: str | Partitions | None = None,
     description: str | None = None,
     tags: Iterable[str] = (),
     owners: Iterable[str] = (),
     retries: int = 0,
+    retry_delay: float = 0.0,
     registry: Registry | None = None,
 ) -> Callable[[F], F]: ...
 def asset(
@@ -241,14 +280,26 @@ def asset(
     *,
     name: str | None = None,
     deps: Iterable[str] | None = None,
-    partitions: str = "",
+    partitions: str | Partitions | None = None,
     description: str | None = None,
     tags: Iterable[str] = (),
     owners: Iterable[str] = (),
     retries: int = 0,
+    retry_delay: float = 0.0,
     registry: Registry | None = None,
 ) -> F | Callable[[F], F]:
     """Define a Python asset. Parameters named after upstream assets receive their data.
+
+    Parameters
+    ----------
+    name, deps
+        Default: the function's name, and its parameters (except ``partition_key``).
+    partitions
+        ``"daily:2024-01-01"``, ``"monthly:2024-01"``, ``"static:eu,us"`` or a
+        :class:`~arco_nb.flow.partitions.Partitions`. A ``partition_key`` parameter receives
+        the key.
+    retries, retry_delay
+        Attempts after the first, and seconds before the first retry (doubling each time).
 
     Examples
     --------
@@ -262,7 +313,7 @@ def asset(
         params = [
             p.name
             for p in inspect.signature(func).parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != PARTITION_PARAMETER
         ]
         options = _options(
             asset_name,
@@ -272,6 +323,7 @@ def asset(
             tags=tags,
             owners=owners,
             retries=retries,
+            retry_delay=retry_delay,
         )
         try:
             code = textwrap.dedent(inspect.getsource(func))
@@ -297,14 +349,18 @@ def sql_asset(
     sql: str,
     *,
     deps: Iterable[str] | None = None,
-    partitions: str = "",
+    partitions: str | Partitions | None = None,
     description: str = "",
     tags: Iterable[str] = (),
     owners: Iterable[str] = (),
     retries: int = 0,
+    retry_delay: float = 0.0,
     registry: Registry | None = None,
 ) -> AssetSpec:
-    """Define a SQL (DuckDB) asset; upstream assets are tables by name in the query."""
+    """Define a SQL (DuckDB) asset; upstream assets are tables by name in the query.
+
+    A partitioned SQL asset reads its key with ``getvariable('partition_key')``.
+    """
     options = _options(
         name,
         deps=deps,
@@ -313,6 +369,7 @@ def sql_asset(
         tags=tags,
         owners=owners,
         retries=retries,
+        retry_delay=retry_delay,
     )
     refs = sql_table_refs(sql, asset=name)
     spec = AssetSpec(

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-"""The inline executor: runs a plan's tasks in order, in this process.
+"""Executing a plan: inline, on threads or on Dask, with one scheduler and one way of recording.
 
 Every state change is an event (Tier 2); every materialization writes its Parquet file first,
 then its materialization and lineage events, so no fact ever points at missing data. The table
@@ -9,26 +9,24 @@ an asset produces is registered in (or altered in) the catalog, in namespace ``a
 from __future__ import annotations
 
 import contextlib
-import io
-import itertools
+import heapq
 import os
-import threading
+import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arco_nb.catalog.events import Event
 from arco_nb.catalog.model import Column
-from arco_nb.core.errors import AssetDefinitionError, CatalogError, ConfigError
-from arco_nb.core.ids import content_hash, new_id
-from arco_nb.flow.plan import LastMaterialization, Plan
+from arco_nb.core.errors import CatalogError, ConfigError
+from arco_nb.core.ids import new_id
+from arco_nb.flow.materialize import Output, TableCache, materialize
+from arco_nb.flow.plan import LastMaterialization, Plan, Task
+from arco_nb.flow.recorder import DEFAULT_LINGER, Recorder
 from arco_nb.flow.state import RunState
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import EventLog
     from arco_nb.core.storage import ObjectStore
@@ -38,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["ASSET_NAMESPACE", "RunResult", "execute_plan"]
 
 ASSET_NAMESPACE = "assets"
+Key = tuple[str, str]  # (asset, partition)
 
 
 @dataclass(frozen=True)
@@ -54,60 +53,12 @@ class RunResult:
 
     @property
     def failed(self) -> list[str]:
-        return sorted(a for (a, _), t in self.state.tasks.items() if t.status == "failed")
-
-
-class _Recorder:
-    """Appends a run's events and keeps the live state in step (thread-safe)."""
-
-    def __init__(self, events: EventLog, run_id: str) -> None:
-        self.events = events
-        self.state = RunState(run_id)
-        self._seq = itertools.count()
-        self._lock = threading.Lock()
-        self._batch: list[Event] = []
-
-    def emit(self, kind: str, asset: str = "", **payload: Any) -> None:
-        with self._lock:
-            payload["seq"] = next(self._seq)  # the run's own order, whatever the clocks say
-            event = Event.create(kind, run_id=self.state.run_id, asset=asset, **payload)
-            self.state.apply(event)  # raises InvalidTransition before anything is recorded
-            self._batch.append(event)
-            # One inbox object per visible state change, not per event: a task's
-            # materialization, lineage and success land together. "pending" waits for the next.
-            if kind == "run" or (kind == "task" and payload.get("status") != "pending"):
-                self.events.append(self._batch)
-                self._batch = []
-
-
-@dataclass(frozen=True)
-class Output:
-    """What materializing one asset produced (returned by workers, local or remote)."""
-
-    materialization_id: str
-    path: str
-    rows: int
-    bytes: int
-    schema_hash: str
-    columns: tuple[tuple[str, str, bool], ...]
-
-
-def materialize(spec: AssetSpec, store: ObjectStore, inputs: Mapping[str, str]) -> Output:
-    """Read the inputs, compute, write Parquet. Runs wherever the executor sends it: it needs
-    only the store (and the asset's code), so a remote worker with access to the root can."""
-    tables = {dep: _read(store, dep, mid) for dep, mid in inputs.items()}
-    table = _compute(spec, tables)
-    mid = new_id()
-    path = f"data/{spec.name}/_/{mid}.parquet"
-    size = _write(store, path, table)
-    return Output(
-        materialization_id=mid,
-        path=path,
-        rows=table.num_rows,
-        bytes=size,
-        schema_hash=content_hash(table.schema.to_string())[:16],
-        columns=tuple((f.name, str(f.type), bool(f.nullable)) for f in table.schema),
-    )
+        """Failed tasks as ``asset`` or ``asset[partition]``."""
+        return sorted(
+            f"{a}[{p}]" if p else a
+            for (a, p), t in self.state.tasks.items()
+            if t.status == "failed"
+        )
 
 
 class _Pool:
@@ -138,6 +89,17 @@ class _Pool:
             done.set_exception(exc)
         return done
 
+    def wait_one(self, futures: list[Any], timeout: float | None) -> list[Any]:
+        """Futures that are done, waiting up to ``timeout`` seconds for the first."""
+        if self._client is not None:
+            from distributed import wait as dask_wait
+
+            with contextlib.suppress(TimeoutError):
+                dask_wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")  # type: ignore[no-untyped-call]
+            return [f for f in futures if f.done()]
+        done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        return list(done)
+
     def close(self) -> None:
         if self._threads is not None:
             self._threads.shutdown(wait=True, cancel_futures=True)
@@ -150,10 +112,11 @@ def execute_plan(
     store: ObjectStore,
     catalog: Catalog,
     events: EventLog,
-    latest: Mapping[tuple[str, str], LastMaterialization],
+    latest: Mapping[Key, LastMaterialization],
     executor: str = "inline",
     max_workers: int | None = None,
     client: Any = None,
+    linger: float = DEFAULT_LINGER,
 ) -> RunResult:
     """Run ``plan`` and record everything it does.
 
@@ -163,214 +126,177 @@ def execute_plan(
     plan order once the tasks are done, so it ends identical whichever executor ran.
     """
     pool = _Pool(executor, max_workers=max_workers, client=client)
-    run = _Recorder(events, new_id())
-    run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor)
-    outputs = {key: last.materialization_id for key, last in latest.items()}
-    produced: dict[str, Output] = {}
+    run = Recorder(events, new_id(), linger=linger)
     try:
-        run.emit("run", status="running")
-        for task in plan.tasks:
-            run.emit("task", task.asset, status="pending")
-        _schedule(plan, graph, pool=pool, run=run, store=store, outputs=outputs, produced=produced)
-        _register(
-            catalog,
-            [(graph.specs[t.asset], produced[t.asset]) for t in plan.tasks if t.asset in produced],
-        )
-        failed = any(t.status == "failed" for t in run.state.tasks.values())
-        run.emit("run", status="failed" if failed else "succeeded")
-    except KeyboardInterrupt:
-        run.emit("run", status="cancelled")
-        raise
+        run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor)
+        scheduler = _Scheduler(plan, graph, pool=pool, run=run, store=store, latest=latest)
+        try:
+            run.emit("run", status="running")
+            for task in plan.tasks:
+                run.emit("task", task.asset, task.partition, status="pending")
+            scheduler.drive()
+            # Plan order, whichever executor: the last partition's schema is the table's.
+            last = {
+                t.asset: scheduler.produced[t.key]
+                for t in plan.tasks
+                if t.key in scheduler.produced
+            }
+            _register(catalog, [(graph.specs[a], o) for a, o in last.items()])
+            failed = any(t.status == "failed" for t in run.state.tasks.values())
+            run.emit("run", status="failed" if failed else "succeeded")
+        except KeyboardInterrupt:
+            run.emit("run", status="cancelled")
+            raise
     finally:
         pool.close()
+        run.close()
     return RunResult(run.state.run_id, plan, run.state)
 
 
-def _schedule(
-    plan: Plan,
-    graph: AssetGraph,
-    *,
-    pool: _Pool,
-    run: _Recorder,
-    store: ObjectStore,
-    outputs: dict[tuple[str, str], str],
-    produced: dict[str, Output],
-) -> None:
-    in_plan = {t.asset: t for t in plan.tasks}
-    outcome: dict[str, str] = {}
-    attempts: dict[str, int] = {}
-    running: dict[Any, str] = {}  # concurrent or Dask futures -> asset
+class _Scheduler:
+    """Starts each task once its in-plan inputs are done, in plan order; retries with backoff."""
 
-    def start(name: str) -> None:
-        attempts[name] = attempts.get(name, 0) + 1
-        run.emit("task", name, status="running", attempt=attempts[name])
-        inputs = {dep: outputs[(dep, "")] for dep in graph.specs[name].deps}
-        running[pool.submit(materialize, graph.specs[name], store, inputs)] = name
+    def __init__(
+        self,
+        plan: Plan,
+        graph: AssetGraph,
+        *,
+        pool: _Pool,
+        run: Recorder,
+        store: ObjectStore,
+        latest: Mapping[Key, LastMaterialization],
+    ) -> None:
+        self.plan, self.graph, self.pool, self.run, self.store = plan, graph, pool, run, store
+        self.outputs: dict[Key, str] = {k: last.materialization_id for k, last in latest.items()}
+        self.produced: dict[Key, Output] = {}
+        self.index = {t.key: i for i, t in enumerate(plan.tasks)}
+        self.outcome: dict[Key, str] = {}
+        self.attempts: dict[Key, int] = {}
+        self.running: dict[Any, Key] = {}  # concurrent or Dask futures -> task
+        self.retry_at: dict[Key, float] = {}  # monotonic time a retry is due
+        self.blocking: dict[Key, int] = {}
+        self.dependents: dict[Key, list[Key]] = {}
+        self.ready: list[int] = []
+        # In-process executors hand tables on directly; Dask workers read them from the store.
+        self.cache = None if pool.kind == "dask" else TableCache()
+        for task in plan.tasks:
+            upstream = {i for i in task.inputs if i in self.index}
+            self.blocking[task.key] = len(upstream)
+            for up in upstream:
+                self.dependents.setdefault(up, []).append(task.key)
+            if not upstream:
+                self.ready.append(self.index[task.key])
+        heapq.heapify(self.ready)
 
-    def launch_ready() -> None:
-        for task in plan.tasks:  # plan order: deterministic submission
-            name = task.asset
-            if name in outcome or name in running.values():
-                continue
-            deps = [d for d in graph.specs[name].deps if d in in_plan]
-            if any(outcome.get(d) in {"failed", "skipped"} for d in deps):
-                run.emit("task", name, status="skipped", error="an upstream asset failed")
-                outcome[name] = "skipped"
-            elif all(outcome.get(d) in {"succeeded", "up_to_date"} for d in deps):
-                if not task.will_run:
-                    run.emit("task", name, status="up_to_date")
-                    outcome[name] = "up_to_date"
-                else:
-                    start(name)
+    def drive(self) -> None:
+        while self.ready or self.running or self.retry_at:
+            while self.ready:
+                self._launch(self.plan.tasks[heapq.heappop(self.ready)])
+            now = time.monotonic()
+            for key, due in sorted(self.retry_at.items(), key=lambda kv: self.index[kv[0]]):
+                if due <= now:
+                    del self.retry_at[key]
+                    self._start(key)
+            wait = max(0.0, min(self.retry_at.values()) - now) if self.retry_at else None
+            if self.running:
+                done = self.pool.wait_one(list(self.running), wait)
+                for future in sorted(done, key=lambda f: self.index[self.running[f]]):
+                    self._collect(future)
+            elif wait is not None:
+                time.sleep(wait)
 
-    previous = -1
-    while len(outcome) != previous or running:  # until nothing more can start or finish
-        previous = len(outcome)
-        launch_ready()
-        if not running:
-            if len(outcome) == previous:
-                break
-            continue
-        future = next(iter(_as_completed(running)))
-        name = running.pop(future)
-        task = in_plan[name]
-        spec = graph.specs[name]
+    def _launch(self, task: Task) -> None:
+        if not task.will_run:
+            self.run.emit("task", task.asset, task.partition, status="up_to_date")
+            self._finish(task.key, "up_to_date")
+            return
+        missing = [i for i in task.inputs if i not in self.outputs]
+        if missing:
+            names = ", ".join(f"{a}[{p}]" if p else a for a, p in missing)
+            self.run.emit(
+                "task",
+                task.asset,
+                task.partition,
+                status="skipped",
+                error=f"not materialized yet: {names}; select +{task.asset} to build it too",
+            )
+            self._finish(task.key, "skipped")
+            return
+        self._start(task.key)
+
+    def _start(self, key: Key) -> None:
+        task = self.plan.tasks[self.index[key]]
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+        self.run.emit("task", *key, status="running", attempt=self.attempts[key])
+        inputs = [(a, p, self.outputs[(a, p)]) for a, p in task.inputs]
+        spec = self.graph.specs[task.asset]
+        future = self.pool.submit(materialize, spec, self.store, inputs, task.partition, self.cache)
+        self.running[future] = key
+
+    def _collect(self, future: Any) -> None:
+        key = self.running.pop(future)
+        task = self.plan.tasks[self.index[key]]
+        spec = self.graph.specs[task.asset]
+        attempt = self.attempts[key]
         try:
             result: Output = future.result()
         except Exception as exc:  # the user's code failed: record their traceback
             error = "".join(traceback.format_exception(exc)).strip()
-            run.emit("task", name, status="failed", attempt=attempts[name], error=error)
-            if attempts[name] <= spec.retries:
-                start(name)
+            self.run.emit("task", *key, status="failed", attempt=attempt, error=error)
+            if attempt <= spec.retries:
+                self.retry_at[key] = time.monotonic() + spec.retry_wait(attempt)
             else:
-                outcome[name] = "failed"
-            continue
-        _record(
-            run,
-            spec,
-            fingerprint=task.fingerprint,
-            code_version=task.code_version,
-            result=result,
-            outputs=outputs,
-        )
-        run.emit("task", name, status="succeeded", attempt=attempts[name])
-        outputs[(name, "")] = result.materialization_id
-        produced[name] = result
-        outcome[name] = "succeeded"
+                self._finish(key, "failed")
+            return
+        _record(self.run, spec, task, result, self.outputs)
+        self.run.emit("task", *key, status="succeeded", attempt=attempt)
+        self.outputs[key] = result.materialization_id
+        self.produced[key] = result
+        self._finish(key, "succeeded")
 
-
-def _as_completed(running: Mapping[Any, str]) -> Iterator[Any]:
-    futures = list(running)
-    if futures and not isinstance(futures[0], Future):
-        from distributed import as_completed as dask_completed
-
-        return iter(dask_completed(futures))  # type: ignore[no-untyped-call]
-    return iter(as_completed(futures))
+    def _finish(self, key: Key, status: str) -> None:
+        stack = [(key, status)]
+        while stack:  # a loop, not recursion: long chains of skips stay shallow
+            key, status = stack.pop()
+            self.outcome[key] = status
+            for down in self.dependents.get(key, ()):
+                if down in self.outcome:
+                    continue
+                if status in {"failed", "skipped"}:
+                    self.run.emit("task", *down, status="skipped", error="an upstream asset failed")
+                    self.outcome[down] = "skipped"
+                    stack.append((down, "skipped"))
+                else:
+                    self.blocking[down] -= 1
+                    if self.blocking[down] == 0:
+                        heapq.heappush(self.ready, self.index[down])
 
 
 def _record(
-    run: _Recorder,
-    spec: AssetSpec,
-    *,
-    fingerprint: str,
-    code_version: str,
-    result: Output,
-    outputs: Mapping[tuple[str, str], str],
+    run: Recorder, spec: AssetSpec, task: Task, result: Output, outputs: Mapping[Key, str]
 ) -> None:
     run.emit(
         "materialization",
         spec.name,
+        task.partition,
         materialization_id=result.materialization_id,
         rows=result.rows,
         bytes=result.bytes,
         schema_hash=result.schema_hash,
-        fingerprint=fingerprint,
-        code_version=code_version,
+        fingerprint=task.fingerprint,
+        code_version=task.code_version,
         path=result.path,
     )
-    for dep in spec.deps:
+    for asset, partition in task.inputs:
         run.emit(
             "lineage",
             spec.name,
+            task.partition,
             materialization_id=result.materialization_id,
-            input_asset=dep,
-            input_partition="",
-            input_materialization_id=outputs[(dep, "")],
+            input_asset=asset,
+            input_partition=partition,
+            input_materialization_id=outputs[(asset, partition)],
         )
-
-
-def _read(store: ObjectStore, asset: str, materialization_id: str) -> pa.Table:
-    import pyarrow.parquet as pq
-
-    with store.open(f"data/{asset}/_/{materialization_id}.parquet") as f:
-        return pq.read_table(f)
-
-
-def _write(store: ObjectStore, key: str, table: pa.Table) -> int:
-    import pyarrow.parquet as pq
-
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    data = buffer.getvalue()
-    store.put_if_absent(key, data)
-    return len(data)
-
-
-def _compute(spec: AssetSpec, inputs: dict[str, pa.Table]) -> pa.Table:
-    if spec.kind == "sql":
-        import duckdb
-
-        con = duckdb.connect()
-        try:
-            for name, table in inputs.items():
-                con.register(name, table)
-            return con.sql(spec.code).to_arrow_table()
-        finally:
-            con.close()
-    assert spec.fn is not None, "python assets carry their function"
-    import polars as pl
-
-    arrow_params = _arrow_params(spec.fn)
-    args = {
-        name: table if name in arrow_params else pl.from_arrow(table)
-        for name, table in inputs.items()
-    }
-    return to_arrow(spec.name, spec.fn(**args))
-
-
-def _arrow_params(fn: Callable[..., Any]) -> set[str]:
-    """Parameters annotated ``pa.Table`` get Arrow tables; all others get polars DataFrames."""
-    import inspect
-
-    import pyarrow as pa
-
-    found = set()
-    for param in inspect.signature(fn).parameters.values():
-        ann = param.annotation
-        text = ann if isinstance(ann, str) else ""
-        if ann is pa.Table or text.replace("pyarrow.", "pa.") == "pa.Table":
-            found.add(param.name)
-    return found
-
-
-def to_arrow(asset: str, value: Any) -> pa.Table:
-    """Turn what an asset returned into an Arrow table, or say clearly why not."""
-    import pyarrow as pa
-
-    if isinstance(value, pa.Table):
-        return value
-    module = type(value).__module__.split(".")[0]
-    if module == "polars" and hasattr(value, "to_arrow"):
-        return value.to_arrow()
-    if module == "pandas" and hasattr(value, "to_parquet"):
-        return pa.Table.from_pandas(value, preserve_index=False)
-    if module in {"duckdb", "_duckdb"} and hasattr(value, "to_arrow_table"):
-        return value.to_arrow_table()
-    raise AssetDefinitionError(
-        asset,
-        f"returned {type(value).__name__}, which is not a table",
-        hint="Return a polars or pandas DataFrame, a pyarrow Table or a DuckDB relation",
-    )
 
 
 def _register(catalog: Catalog, outputs: list[tuple[AssetSpec, Output]]) -> None:

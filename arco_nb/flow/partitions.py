@@ -160,6 +160,12 @@ class MonthlyPartitions(Partitions):
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return keys
 
+    def select(self, selection: str, *, today: dt.date | None = None) -> list[str]:
+        """As for other definitions; days name their months, so one backfill range
+        (``2024-01-30..2024-02-02``) covers daily and monthly assets alike."""
+        days = re.sub(r"\b(\d{4}-\d{2})-\d{2}\b", r"\1", selection)
+        return super().select(days, today=today)
+
     def check_key(self, key: str) -> str:
         if re.fullmatch(r"\d{4}-\d{2}", key) is None:
             raise ConfigError(f"Invalid month {key!r}", hint="Write months as YYYY-MM")

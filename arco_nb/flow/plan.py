@@ -9,18 +9,25 @@ downstream task. See ``docs/adr/0009-deterministic-planning.md``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arco_nb.core.errors import AssetNotFound
+from arco_nb.core.errors import AssetNotFound, ConfigError
 from arco_nb.core.ids import canonical_json, content_hash
 from arco_nb.flow.graph import AssetGraph
+from arco_nb.flow.partitions import (
+    DailyPartitions,
+    MonthlyPartitions,
+    Partitions,
+    StaticPartitions,
+)
 
-__all__ = ["LastMaterialization", "Plan", "Task", "build_plan"]
+__all__ = ["LastMaterialization", "Plan", "Task", "build_plan", "input_keys"]
 
 Reason = Literal["never materialized", "code changed", "upstream changed", "forced", "up to date"]
-PLAN_SCHEMA_VERSION = 1
+PLAN_SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,16 @@ class Task:
     deps: tuple[str, ...]
     reason: Reason
     previous: str = ""  # materialization id the decision was compared with
+    inputs: tuple[tuple[str, str], ...] = ()  # (asset, partition) read, in order
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.asset, self.partition)
+
+    @property
+    def label(self) -> str:
+        """``asset`` or ``asset[partition]``."""
+        return f"{self.asset}[{self.partition}]" if self.partition else self.asset
 
     @property
     def will_run(self) -> bool:
@@ -58,11 +75,12 @@ class Task:
             "deps": list(self.deps),
             "reason": self.reason,
             "previous": self.previous,
+            "inputs": [list(i) for i in self.inputs],
         }
 
     def explain(self) -> str:
         """One sentence a user understands."""
-        where = f"{self.asset}[{self.partition}]" if self.partition else self.asset
+        where = self.label
         because = {
             "never materialized": "it has never been materialized",
             "code changed": f"its code changed since materialization {self.previous}",
@@ -82,11 +100,13 @@ class Plan:
     selection: str
     force: bool
     tasks: tuple[Task, ...]
+    partitions: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": PLAN_SCHEMA_VERSION,
             "selection": self.selection,
+            "partitions": self.partitions,
             "force": self.force,
             "tasks": [t.to_json() for t in self.tasks],
         }
@@ -129,43 +149,148 @@ def build_plan(
     *,
     latest: Mapping[tuple[str, str], LastMaterialization] | None = None,
     force: bool = False,
+    partitions: str | None = None,
+    today: dt.date | None = None,
 ) -> Plan:
-    """Plan ``selection`` of ``graph`` against the ``latest`` recorded materializations."""
+    """Plan ``selection`` of ``graph`` against the ``latest`` recorded materializations.
+
+    ``partitions`` (``"2024-01-01..2024-01-31"``, ``"eu,us"``) picks the keys of the selected
+    partitioned assets; without it they plan every key up to ``today`` (UTC), and keys already
+    materialized with the same fingerprint are skipped as up to date.
+    """
     latest = latest or {}
-    fingerprints: dict[str, str] = {}
-    for name in graph.order:  # every asset, so unselected upstreams still feed fingerprints
+    selected = graph.select(selection)
+    planned = _planned_keys(graph, selected, partitions, today)
+    available: dict[str, set[str]] = {}
+    for asset, key in latest:
+        available.setdefault(asset, set()).add(key)
+    for asset, keys in planned.items():
+        available.setdefault(asset, set()).update(keys)
+    inputs = _inputs(graph, planned, available)
+    keys_of: dict[str, list[str]] = {}
+    for asset, key in sorted(inputs):
+        keys_of.setdefault(asset, []).append(key)
+    fingerprints: dict[tuple[str, str], str] = {}
+    for name in graph.order:  # topological, so upstream fingerprints exist when needed
         spec = graph.specs[name]
-        fingerprints[name] = content_hash(
-            {
-                "code_version": spec.code_version,
-                "upstream": [fingerprints[d] for d in spec.deps],
-                "partition": "",
-            }
-        )[:24]
+        for key in keys_of.get(name, ()):
+            fingerprints[(name, key)] = content_hash(
+                {
+                    "code_version": spec.code_version,
+                    "upstream": [fingerprints[i] for i in inputs[(name, key)]],
+                    "partition": key,
+                }
+            )[:24]
     tasks = []
-    for name in graph.select(selection):
+    for name in selected:
         spec = graph.specs[name]
-        last = latest.get((name, ""))
-        reason: Reason
-        if force:
-            reason = "forced"
-        elif last is None:
-            reason = "never materialized"
-        elif last.code_version != spec.code_version:
-            reason = "code changed"
-        elif last.fingerprint != fingerprints[name]:
-            reason = "upstream changed"
-        else:
-            reason = "up to date"
-        tasks.append(
-            Task(
-                asset=name,
-                partition="",
-                fingerprint=fingerprints[name],
-                code_version=spec.code_version,
-                deps=spec.deps,
-                reason=reason,
-                previous=last.materialization_id if last else "",
+        for key in planned[name]:
+            last = latest.get((name, key))
+            fingerprint = fingerprints[(name, key)]
+            reason: Reason
+            if force:
+                reason = "forced"
+            elif last is None:
+                reason = "never materialized"
+            elif last.code_version != spec.code_version:
+                reason = "code changed"
+            elif last.fingerprint != fingerprint:
+                reason = "upstream changed"
+            else:
+                reason = "up to date"
+            tasks.append(
+                Task(
+                    asset=name,
+                    partition=key,
+                    fingerprint=fingerprint,
+                    code_version=spec.code_version,
+                    deps=spec.deps,
+                    reason=reason,
+                    previous=last.materialization_id if last else "",
+                    inputs=inputs[(name, key)],
+                )
             )
+    return Plan(
+        selection=(selection or "*").strip() or "*",
+        force=force,
+        tasks=tuple(tasks),
+        partitions=(partitions or "").strip(),
+    )
+
+
+def _planned_keys(
+    graph: AssetGraph, selected: Sequence[str], partitions: str | None, today: dt.date | None
+) -> dict[str, list[str]]:
+    planned: dict[str, list[str]] = {}
+    for name in selected:
+        spec = graph.specs[name]
+        definition = spec.partition_def
+        if definition is None:
+            planned[name] = [""]
+            continue
+        try:
+            planned[name] = (
+                definition.select(partitions, today=today)
+                if partitions
+                else definition.keys(today=today)
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc.message}", hint=exc.hint) from None
+    if partitions and all(graph.specs[n].partition_def is None for n in selected):
+        raise ConfigError(
+            f"partitions={partitions!r} was given, but no selected asset is partitioned",
+            hint="Select a partitioned asset, or leave out the partitions",
         )
-    return Plan(selection=(selection or "*").strip() or "*", force=force, tasks=tuple(tasks))
+    return planned
+
+
+def _inputs(
+    graph: AssetGraph, planned: Mapping[str, list[str]], available: Mapping[str, set[str]]
+) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """For every (asset, key) a fingerprint is needed for: the (asset, key)s it reads."""
+    inputs: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+    demanded: dict[str, set[str]] = {name: set(keys) for name, keys in planned.items()}
+    for name in reversed(graph.order):  # downstream first: demands flow upstream
+        keys = demanded.get(name)
+        if not keys:
+            continue
+        spec = graph.specs[name]
+        for key in keys:
+            found: list[tuple[str, str]] = []
+            for dep in sorted(spec.deps):
+                dep_keys = input_keys(
+                    graph.specs[dep].partition_def,
+                    spec.partition_def,
+                    key,
+                    available.get(dep, set()),
+                )
+                demanded.setdefault(dep, set()).update(dep_keys)
+                found += [(dep, k) for k in dep_keys]
+            inputs[(name, key)] = tuple(found)
+    return inputs
+
+
+def input_keys(
+    upstream: Partitions | None,
+    downstream: Partitions | None,
+    key: str,
+    available: Collection[str],
+) -> list[str]:
+    """Which partitions of an upstream asset the ``key`` partition of a downstream one reads.
+
+    Same kind of partitions: the same key. A daily asset reads its month of a monthly one; a
+    monthly asset reads the days of its month that exist. An unpartitioned asset reads every
+    partition that exists (or is planned), as does any other combination.
+    """
+    if upstream is None:
+        return [""]
+    if downstream is not None:
+        if type(upstream) is type(downstream) and (
+            not isinstance(upstream, StaticPartitions) or upstream == downstream
+        ):
+            return [key]
+        if isinstance(upstream, MonthlyPartitions) and isinstance(downstream, DailyPartitions):
+            return [key[:7]]
+        if isinstance(upstream, DailyPartitions) and isinstance(downstream, MonthlyPartitions):
+            return sorted(k for k in available if k[:7] == key)
+    return sorted(available)

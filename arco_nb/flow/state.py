@@ -87,7 +87,9 @@ class RunState:
                 task.started_at = task.started_at or event.at
             if target in {"succeeded", "failed", "skipped", "up_to_date"}:
                 task.finished_at = event.at
-            task.error = str(event.payload.get("error") or "") if target == "failed" else ""
+            task.error = (
+                str(event.payload.get("error") or "") if target in {"failed", "skipped"} else ""
+            )
         elif event.kind == "materialization":
             task = self.tasks.setdefault(
                 (event.asset, event.partition), TaskState(event.asset, event.partition)

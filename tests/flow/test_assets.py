@@ -112,6 +112,10 @@ def test_sql_syntax_errors_are_definition_errors(registry: Registry) -> None:
         ({"deps": "orders"}, "deps must be a list"),
         ({"retries": -1}, "retries must be"),
         ({"retries": True}, "retries must be"),
+        ({"retry_delay": -1}, "retry_delay must be seconds"),
+        ({"retry_delay": "1s"}, "retry_delay must be seconds"),
+        ({"partitions": "daily:yesterday"}, "Write dates as YYYY-MM-DD"),
+        ({"partitions": "hourly"}, "Cannot read partitions"),
     ],
 )
 def test_bad_options(registry: Registry, kwargs: dict[str, object], message: str) -> None:

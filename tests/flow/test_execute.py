@@ -116,6 +116,97 @@ def test_retries_count_attempts(ws: Workspace) -> None:
     assert ws.sql("select attempt, error from arco.task_runs").fetchall() == [(2, None)]
 
 
+def test_retries_back_off_without_holding_up_other_tasks(ws: Workspace) -> None:
+    registry = Registry()
+    calls = {"n": 0}
+
+    @asset(registry=registry, retries=2, retry_delay=0.2)
+    def flaky() -> pa.Table:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("try again")
+        return pa.table({"ok": [True]})
+
+    @asset(registry=registry)
+    def steady() -> pa.Table:
+        return pa.table({"ok": [True]})
+
+    @asset(registry=registry)
+    def after_steady(steady: pa.Table) -> pa.Table:
+        return steady
+
+    result = ws.run(registry=registry, executor="threads", max_workers=2)
+    assert result.state.tasks[("flaky", "")].attempt == 3
+    rows = ws.events.events(run_id=result.run_id)
+    task_events = sorted((e for e in rows if e.kind == "task"), key=lambda e: int(e.payload["seq"]))
+    flaky_events = [(e.payload["status"], e.at) for e in task_events if e.asset == "flaky"]
+    statuses = [s for s, _ in flaky_events]
+    assert statuses == ["pending", "running", "failed", "running", "failed", "running", "succeeded"]
+    waits = [
+        (flaky_events[i + 1][1] - flaky_events[i][1]).total_seconds()
+        for i, (s, _) in enumerate(flaky_events)
+        if s == "failed"
+    ]
+    assert waits[0] >= 0.2, waits
+    assert waits[1] >= 0.4, f"exponential backoff, got {waits}"
+    seq = {
+        (e.asset, str(e.payload["status"]), int(e.payload.get("attempt") or 0)): int(
+            e.payload["seq"]
+        )
+        for e in task_events
+    }
+    # The scheduler kept working while flaky waited: steady's downstream ran in the meantime.
+    assert seq[("after_steady", "succeeded", 1)] < seq[("flaky", "running", 2)]
+
+
+def test_retry_waits_double() -> None:
+    spec = sql_asset("x", "select 1", retries=3, retry_delay=0.5, registry=Registry())
+    assert [spec.retry_wait(a) for a in (1, 2, 3)] == [0.5, 1.0, 2.0]
+
+
+def test_events_are_group_committed(ws: Workspace, chain: Registry) -> None:
+    from arco_nb.flow.execute import execute_plan
+    from arco_nb.flow.graph import AssetGraph
+
+    graph = AssetGraph(chain)
+    plan = ws.plan(registry=chain)
+    result = execute_plan(
+        plan,
+        graph,
+        store=ws.store,
+        catalog=ws.catalog,
+        events=ws.events,
+        latest={},
+        linger=60.0,
+    )
+    assert result.status == "succeeded"
+    # Only run state changes flush when the linger is long: queued, running, succeeded.
+    assert len(ws.store.list("events/inbox")) == 3
+    assert ws.run_state(result.run_id) == result.state
+
+
+def test_a_long_task_is_visible_as_running_while_it_runs(ws: Workspace) -> None:
+    import time
+
+    registry = Registry()
+
+    @asset(registry=registry)
+    def slow() -> pa.Table:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until the linger timer has flushed
+            seen = ws.sql(
+                "select count(*) from arco.task_transitions "
+                "where asset = 'slow' and status = 'running'"
+            ).fetchall()
+            if seen == [(1,)]:
+                return pa.table({"seen_running": [True]})
+            time.sleep(0.05)
+        return pa.table({"seen_running": [False]})
+
+    assert ws.run(registry=registry).status == "succeeded"
+    assert ws.read("slow").to_pylist() == [{"seen_running": True}]
+
+
 @pytest.mark.parametrize(
     "make",
     [

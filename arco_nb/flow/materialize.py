@@ -1,0 +1,200 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Worker-side code: read an asset's inputs, compute it, write its Parquet file.
+
+Everything here runs wherever an executor sends it (this process, a thread, a Dask worker). It
+needs only the store and the asset's definition, so a remote worker with access to the root
+needs nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from arco_nb.core.errors import AssetDefinitionError
+from arco_nb.core.ids import content_hash, new_id
+from arco_nb.flow.assets import PARTITION_PARAMETER
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from arco_nb.core.storage import ObjectStore
+    from arco_nb.flow.assets import AssetSpec
+
+__all__ = ["Output", "TableCache", "data_key", "materialize", "read_data", "to_arrow"]
+
+
+class TableCache:
+    """Tables this process just wrote, by materialization id, so a downstream task in the same
+    process skips reading them back. Bounded by Arrow bytes; oldest out first."""
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._tables: OrderedDict[str, pa.Table] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, materialization_id: str) -> pa.Table | None:
+        with self._lock:
+            return self._tables.get(materialization_id)
+
+    def put(self, materialization_id: str, table: pa.Table) -> None:
+        size = table.nbytes
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            self._tables[materialization_id] = table
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, old = self._tables.popitem(last=False)
+                self._bytes -= old.nbytes
+
+
+@dataclass(frozen=True)
+class Output:
+    """What materializing one asset partition produced (returned by workers, local or remote)."""
+
+    materialization_id: str
+    path: str
+    rows: int
+    bytes: int
+    schema_hash: str
+    columns: tuple[tuple[str, str, bool], ...]
+
+
+def data_key(asset: str, partition: str, materialization_id: str) -> str:
+    """Where a materialization's data lives: ``data/{asset}/{partition or _}/{id}.parquet``."""
+    return f"data/{asset}/{partition or '_'}/{materialization_id}.parquet"
+
+
+def materialize(
+    spec: AssetSpec,
+    store: ObjectStore,
+    inputs: Sequence[tuple[str, str, str]],
+    partition: str = "",
+    cache: TableCache | None = None,
+) -> Output:
+    """Read ``inputs`` ((asset, partition, materialization id)), compute, write Parquet.
+
+    ``cache`` is for executors in this process; a remote worker reads everything from the store.
+    """
+    by_asset: dict[str, list[tuple[str, str]]] = {}
+    for asset, key, mid in inputs:
+        by_asset.setdefault(asset, []).append((key, mid))
+    tables = {
+        asset: read_data(store, asset, parts, cache=cache) for asset, parts in by_asset.items()
+    }
+    table = _compute(spec, tables, partition)
+    mid = new_id()
+    path = data_key(spec.name, partition, mid)
+    size = _write(store, path, table)
+    if cache is not None:
+        cache.put(mid, table)
+    return Output(
+        materialization_id=mid,
+        path=path,
+        rows=table.num_rows,
+        bytes=size,
+        schema_hash=content_hash(table.schema.to_string())[:16],
+        columns=tuple((f.name, str(f.type), bool(f.nullable)) for f in table.schema),
+    )
+
+
+def read_data(
+    store: ObjectStore,
+    asset: str,
+    parts: Sequence[tuple[str, str]],
+    *,
+    cache: TableCache | None = None,
+) -> pa.Table:
+    """One asset's data over ``parts`` ((partition, materialization id)), in that order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = []
+    for key, mid in parts:
+        cached = cache.get(mid) if cache is not None else None
+        if cached is not None:
+            tables.append(cached)
+            continue
+        with store.open(data_key(asset, key, mid)) as f:
+            tables.append(pq.ParquetFile(f).read())  # leaner than read_table's dataset layer
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def _write(store: ObjectStore, key: str, table: pa.Table) -> int:
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    data = buffer.getvalue()
+    store.put_if_absent(key, data)
+    return len(data)
+
+
+def _compute(spec: AssetSpec, inputs: dict[str, pa.Table], partition: str) -> pa.Table:
+    if spec.kind == "sql":
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            for name, table in inputs.items():
+                con.register(name, table)
+            con.execute(f"SET VARIABLE {PARTITION_PARAMETER} = ?", [partition or None])
+            return con.sql(spec.code).to_arrow_table()
+        finally:
+            con.close()
+    assert spec.fn is not None, "python assets carry their function"
+    import polars as pl
+
+    arrow_params, wants_key = _parameters(spec.fn)
+    args: dict[str, Any] = {
+        name: table if name in arrow_params else pl.from_arrow(table)
+        for name, table in inputs.items()
+    }
+    if wants_key:
+        args[PARTITION_PARAMETER] = partition or None
+    return to_arrow(spec.name, spec.fn(**args))
+
+
+def _parameters(fn: Callable[..., Any]) -> tuple[set[str], bool]:
+    """Parameters annotated ``pa.Table`` (they get Arrow tables; all others polars DataFrames),
+    and whether the function takes the partition key."""
+    import inspect
+
+    import pyarrow as pa
+
+    found = set()
+    params = inspect.signature(fn).parameters
+    for param in params.values():
+        ann = param.annotation
+        text = ann if isinstance(ann, str) else ""
+        if ann is pa.Table or text.replace("pyarrow.", "pa.") == "pa.Table":
+            found.add(param.name)
+    return found, PARTITION_PARAMETER in params
+
+
+def to_arrow(asset: str, value: Any) -> pa.Table:
+    """Turn what an asset returned into an Arrow table, or say clearly why not."""
+    import pyarrow as pa
+
+    if isinstance(value, pa.Table):
+        return value
+    module = type(value).__module__.split(".")[0]
+    if module == "polars" and hasattr(value, "to_arrow"):
+        return value.to_arrow()
+    if module == "pandas" and hasattr(value, "to_parquet"):
+        return pa.Table.from_pandas(value, preserve_index=False)
+    if module in {"duckdb", "_duckdb"} and hasattr(value, "to_arrow_table"):
+        return value.to_arrow_table()
+    raise AssetDefinitionError(
+        asset,
+        f"returned {type(value).__name__}, which is not a table",
+        hint="Return a polars or pandas DataFrame, a pyarrow Table or a DuckDB relation",
+    )
