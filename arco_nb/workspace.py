@@ -283,9 +283,23 @@ class Workspace:
             graph, asset, up=up, down=down, status=status, materializations=mats, inputs=inputs
         )
 
-    def explain(self, asset: str, *, registry: Registry | None = None) -> str:
-        """Why ``asset`` would run, or be skipped, in its own plan."""
-        return self.plan(asset, registry=registry).task(asset).explain()
+    def explain(
+        self, asset: str, *, partitions: str | None = None, registry: Registry | None = None
+    ) -> str:
+        """Why ``asset`` would run, or be skipped, in its own plan (per partition, summarised
+        by reason when there are many)."""
+        plan = self.plan(asset, partitions=partitions, registry=registry)
+        tasks = [t for t in plan.tasks if t.asset == asset]
+        if len(tasks) <= 5:
+            return "\n".join(t.explain() for t in tasks)
+        by_reason: dict[str, list[str]] = {}
+        for task in tasks:
+            by_reason.setdefault(task.reason, []).append(task.partition)
+        lines = [f"{asset}: {len(tasks)} partitions"]
+        for reason, keys in by_reason.items():
+            shown = ", ".join(keys[:3]) + (f", ... {keys[-1]}" if len(keys) > 3 else "")
+            lines.append(f"  {len(keys)} {reason}: {shown}")
+        return "\n".join(lines)
 
     @staticmethod
     def _graph(registry: Registry | None) -> AssetGraph:

@@ -269,3 +269,19 @@ def test_a_five_asset_partitioned_pipeline_on_s3(s3_root: str, s3_endpoint: obje
     assert ws.run_state(result.run_id) == result.state
     again = ws.plan(partitions="2024-01-30..2024-02-02", registry=registry)
     assert again.to_run == ()
+
+
+def test_explain_a_partitioned_asset(ws: Workspace, daily: Registry) -> None:
+    ws.run(partitions="2024-01-01..2024-01-02", registry=daily)
+    few = ws.explain("orders", partitions="2024-01-02..2024-01-03", registry=daily)
+    mid = ws.latest_materializations()[("orders", "2024-01-02")].materialization_id
+    assert few.splitlines() == [
+        f"orders[2024-01-02] is skipped: materialization {mid} is up to date.",
+        "orders[2024-01-03] runs: it has never been materialized.",
+    ]
+    many = ws.explain("orders", partitions="2024-01-01..2024-01-10", registry=daily)
+    assert many.splitlines() == [
+        "orders: 10 partitions",
+        "  2 up to date: 2024-01-01, 2024-01-02",
+        "  8 never materialized: 2024-01-03, 2024-01-04, 2024-01-05, ... 2024-01-10",
+    ]
