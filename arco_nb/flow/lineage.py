@@ -14,7 +14,7 @@ from typing import Any
 
 from arco_nb.flow.graph import AssetGraph
 
-__all__ = ["AssetInfo", "LineageEdge", "LineageGraph", "build_lineage"]
+__all__ = ["AssetInfo", "LineageEdge", "LineageGraph", "asset_info", "build_lineage"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class AssetInfo:
     materialization_id: str | None = None
     last_run_id: str | None = None
     tags: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()
+    partitions: str = ""  # the definition, e.g. "daily:2024-01-01"
+    partitions_materialized: int = 0
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,34 +112,22 @@ def build_lineage(
     status: Mapping[str, tuple[str, str]] | None = None,
     materializations: Mapping[str, tuple[str, int, dt.datetime, str]] | None = None,
     inputs: Mapping[tuple[str, str], str] | None = None,
+    partition_counts: Mapping[str, int] | None = None,
 ) -> LineageGraph:
     """Assemble the lineage around ``focus``.
 
     ``status`` maps asset -> (latest task status, run id); ``materializations`` maps asset ->
     (materialization id, rows, time, run id) of the latest one; ``inputs`` maps
-    (materialization id, input asset) -> input materialization id.
+    (materialization id, input asset) -> input materialization id; ``partition_counts`` maps
+    asset -> how many partitions are materialized.
     """
-    status = status or {}
     materializations = materializations or {}
     inputs = inputs or {}
     names = {focus} | graph.upstream(focus, up) | graph.downstream(focus, down)
-    nodes = []
-    for name in sorted(names):
-        spec = graph.specs[name]
-        mat = materializations.get(name)
-        state, run_id = status.get(name, ("never run", ""))
-        nodes.append(
-            AssetInfo(
-                name=name,
-                kind=spec.kind,
-                status=state,
-                rows=mat[1] if mat else None,
-                last_materialized=mat[2] if mat else None,
-                materialization_id=mat[0] if mat else None,
-                last_run_id=run_id or (mat[3] if mat else None),
-                tags=spec.tags,
-            )
-        )
+    nodes = [
+        asset_info(graph, name, status, materializations, partition_counts)
+        for name in sorted(names)
+    ]
     edges = []
     for name in sorted(names):
         mat = materializations.get(name)
@@ -144,3 +136,30 @@ def build_lineage(
                 mid = mat[0] if mat else None
                 edges.append(LineageEdge(dep, name, mid, inputs.get((mid, dep)) if mid else None))
     return LineageGraph(focus, up, down, tuple(nodes), tuple(edges))
+
+
+def asset_info(
+    graph: AssetGraph,
+    name: str,
+    status: Mapping[str, tuple[str, str]] | None,
+    materializations: Mapping[str, tuple[str, int, dt.datetime, str]] | None,
+    partition_counts: Mapping[str, int] | None = None,
+) -> AssetInfo:
+    """One asset's :class:`AssetInfo` from the same mappings :func:`build_lineage` takes."""
+    spec = graph.specs[name]
+    mat = (materializations or {}).get(name)
+    state, run_id = (status or {}).get(name, ("never run", ""))
+    return AssetInfo(
+        name=name,
+        kind=spec.kind,
+        status=state,
+        rows=mat[1] if mat else None,
+        last_materialized=mat[2] if mat else None,
+        materialization_id=mat[0] if mat else None,
+        last_run_id=run_id or (mat[3] if mat else None),
+        tags=spec.tags,
+        deps=spec.deps,
+        partitions=spec.partitions,
+        partitions_materialized=(partition_counts or {}).get(name, 0) if spec.partitions else 0,
+        description=spec.description,
+    )

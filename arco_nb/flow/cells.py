@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Assets from notebook cells: SQL or Python text, its dependencies, and a function to run it.
+
+The notebook's ``%%asset`` magic and the headless ``arco run`` both turn cells into assets here,
+so a notebook plans the same way in Jupyter and in a terminal. A Python cell sees its upstream
+assets as variables named after them; its value is its last expression, or a variable named
+after the asset.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import linecache
+import textwrap
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
+from typing import Any, Literal
+
+from arco_nb.catalog.model import AssetDef
+from arco_nb.core.errors import AssetDefinitionError
+from arco_nb.flow.assets import (
+    PARTITION_PARAMETER,
+    AssetSpec,
+    Registry,
+    _options,
+    default_registry,
+    sql_table_refs,
+)
+from arco_nb.flow.partitions import Partitions
+
+__all__ = ["cell_asset", "classify", "spec_from_record"]
+
+_SQL_STARTS = ("select", "with", "from", "values", "table", "pivot", "unpivot", "(")
+
+
+def classify(code: str) -> Literal["sql", "python"]:
+    """``sql`` when DuckDB parses ``code``, ``python`` when Python does; otherwise say why."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        (raw,) = con.execute("SELECT json_serialize_sql(?)", [code]).fetchall()[0]
+    finally:
+        con.close()
+    if '"error":true' not in raw.replace(" ", ""):
+        return "sql"
+    try:
+        ast.parse(textwrap.dedent(code))
+    except SyntaxError as exc:
+        if code.strip().lower().startswith(_SQL_STARTS):
+            sql_table_refs(code)  # raises with DuckDB's own message
+        raise AssetDefinitionError(
+            "?", f"the cell is neither SQL nor Python: line {exc.lineno}: {exc.msg}"
+        ) from None
+    return "python"
+
+
+def cell_asset(
+    name: str,
+    code: str,
+    *,
+    kind: Literal["sql", "python"] | None = None,
+    deps: Iterable[str] | None = None,
+    known: Collection[str] = (),
+    namespace: MutableMapping[str, Any] | None = None,
+    partitions: str | Partitions | None = None,
+    description: str = "",
+    tags: Iterable[str] = (),
+    retries: int = 0,
+    registry: Registry | None = None,
+) -> AssetSpec:
+    """Define asset ``name`` from a cell's ``code`` and add it to ``registry``.
+
+    ``known`` are the asset names a cell may depend on; ``namespace`` is what a Python cell's
+    code sees besides its inputs (the notebook's variables).
+    """
+    options = _options(
+        name,
+        deps=deps,
+        partitions=partitions,
+        description=description,
+        tags=tags,
+        owners=(),
+        retries=retries,
+        retry_delay=0.0,
+    )
+    if not code.strip():
+        raise AssetDefinitionError(name, "the cell is empty", hint="Write a query or Python code")
+    try:
+        kind = kind or classify(code)
+    except AssetDefinitionError as exc:
+        raise AssetDefinitionError(name, exc.problem, hint=exc.hint) from None
+    if kind == "sql":
+        refs = sql_table_refs(code, asset=name)
+        if deps is None:
+            unknown = sorted(refs - set(known))
+            if unknown:
+                import difflib
+
+                close = difflib.get_close_matches(unknown[0], list(known), n=3)
+                raise AssetDefinitionError(
+                    name,
+                    f"reads {unknown[0]!r}, which is not an asset",
+                    hint=(f"Did you mean {', '.join(close)}? " if close else "")
+                    + "Define it first with %%asset, or list deps with --deps",
+                )
+        found = tuple(deps) if deps is not None else tuple(sorted(refs))
+        spec = AssetSpec(name=name, kind="sql", code=code, deps=found, **options)
+    else:
+        tree = _parse_python(name, code)
+        if deps is None:
+            used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            found = tuple(sorted((used & set(known)) - {name}))
+        else:
+            found = tuple(deps)
+        fn = _cell_function(
+            name,
+            code,
+            tree,
+            deps=found,
+            namespace=namespace,
+            partitioned=bool(options["partitions"]),
+        )
+        spec = AssetSpec(name=name, kind="python", code=code, deps=found, fn=fn, **options)
+    return (default_registry if registry is None else registry).add(spec)
+
+
+def spec_from_record(
+    record: AssetDef, *, namespace: MutableMapping[str, Any] | None = None
+) -> AssetSpec:
+    """Rebuild a definition from its catalog record (after a kernel restart, or headless).
+
+    SQL needs nothing else. Python is either a cell body or an ``@asset`` function's source;
+    a function is re-created without its decorators, its globals being ``namespace``.
+    """
+    common = {
+        "name": record.name,
+        "code": record.code,
+        "deps": record.deps,
+        "partitions": record.partitions,
+        "description": record.description,
+        "tags": record.tags,
+    }
+    if record.kind == "sql":
+        return AssetSpec(kind="sql", **common)  # type: ignore[arg-type]
+    tree = _parse_python(record.name, record.code)
+    body = tree.body
+    if len(body) == 1 and isinstance(body[0], ast.FunctionDef):
+        body[0].decorator_list = []
+        scope: dict[str, Any] = dict(namespace or {})
+        exec(compile(tree, _filename(record.name), "exec"), scope)  # only defines the function
+        fn = scope[body[0].name]
+    else:
+        fn = _cell_function(
+            record.name,
+            record.code,
+            tree,
+            deps=record.deps,
+            namespace=namespace,
+            partitioned=bool(record.partitions),
+        )
+    return AssetSpec(kind="python", fn=fn, **common)  # type: ignore[arg-type]
+
+
+def _parse_python(name: str, code: str) -> ast.Module:
+    try:
+        return ast.parse(textwrap.dedent(code), filename=_filename(name))
+    except SyntaxError as exc:
+        raise AssetDefinitionError(
+            name, f"Python syntax error on line {exc.lineno}: {exc.msg}"
+        ) from None
+
+
+def _filename(name: str) -> str:
+    return f"<asset {name}>"
+
+
+def _cell_function(
+    name: str,
+    code: str,
+    tree: ast.Module,
+    *,
+    deps: Iterable[str],
+    namespace: Mapping[str, Any] | None,
+    partitioned: bool,
+) -> Callable[..., Any]:
+    """A function of the asset's inputs that runs the cell and returns its value."""
+    filename = _filename(name)
+    source = textwrap.dedent(code)
+    # Tracebacks show the cell's own lines, as IPython does for cells.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    last = tree.body[-1] if tree.body else None
+    value_expr = None
+    if isinstance(last, ast.Expr):
+        tree.body.pop()
+        value_expr = compile(ast.Expression(last.value), filename, "eval")
+    body = compile(tree, filename, "exec")
+
+    def run_cell(**inputs: Any) -> Any:
+        scope: dict[str, Any] = dict(namespace or {})
+        scope.update(inputs)
+        exec(body, scope)
+        value = eval(value_expr, scope) if value_expr is not None else scope.get(name)
+        if value is None:
+            raise AssetDefinitionError(
+                name,
+                "the cell has no value",
+                hint=f"End the cell with an expression, or assign a variable named {name}",
+            )
+        return value
+
+    params = [inspect.Parameter(d, inspect.Parameter.KEYWORD_ONLY) for d in deps]
+    if partitioned:
+        params.append(inspect.Parameter(PARTITION_PARAMETER, inspect.Parameter.KEYWORD_ONLY))
+    run_cell.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run_cell.__name__ = run_cell.__qualname__ = name
+    return run_cell
