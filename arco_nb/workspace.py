@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import CompactionResult, EventLog
     from arco_nb.catalog.sql import MetadataSQL
-    from arco_nb.flow.assets import Registry
+    from arco_nb.flow.assets import AssetSpec, Registry
     from arco_nb.flow.execute import RunResult
     from arco_nb.flow.graph import AssetGraph
-    from arco_nb.flow.lineage import LineageGraph
+    from arco_nb.flow.lineage import AssetInfo, LineageGraph
     from arco_nb.flow.plan import LastMaterialization, Plan
     from arco_nb.flow.state import RunState
 
@@ -95,6 +95,38 @@ class Workspace:
     def sql(self, query: str) -> duckdb.DuckDBPyRelation:
         """Run DuckDB SQL over the ``arco.*`` views of this workspace's metadata."""
         return self._sql.sql(query)
+
+    def define(self, spec: AssetSpec) -> bool:
+        """Record ``spec`` in the catalog (Tier 1) unless it is already recorded as it is.
+
+        Returns whether the catalog changed.
+        """
+        from arco_nb.catalog.operations import DefineAsset
+
+        record = spec.to_record()
+        if self.catalog.state.assets.get(spec.name) == record:
+            return False
+        self.catalog.commit([DefineAsset(record)], author="arco-define")
+        return True
+
+    def restore(
+        self, registry: Registry | None = None, *, namespace: dict[str, Any] | None = None
+    ) -> list[str]:
+        """Add the catalog's asset definitions that ``registry`` lacks; return their names.
+
+        This is how a notebook knows, after a restart, the assets earlier sessions defined.
+        Python cells run with ``namespace`` as their variables.
+        """
+        from arco_nb.flow.assets import default_registry
+        from arco_nb.flow.cells import spec_from_record
+
+        target = default_registry if registry is None else registry
+        added = []
+        for name, record in sorted(self.catalog.state.assets.items()):
+            if name not in target:
+                target.add(spec_from_record(record, namespace=namespace))
+                added.append(name)
+        return added
 
     def latest_materializations(self) -> dict[tuple[str, str], LastMaterialization]:
         """The newest recorded materialization of every (asset, partition)."""
@@ -213,26 +245,39 @@ class Workspace:
             if own_client is not None:
                 own_client.close()
 
-    def read(self, asset: str, partition: str | None = None) -> pa.Table:
+    def read(
+        self, asset: str, partition: str | None = None, *, registry: Registry | None = None
+    ) -> pa.Table:
         """The data of ``asset``'s latest materialization, as an Arrow table.
 
         For a partitioned asset: the latest materialization of ``partition``, or of every
-        partition (in key order) when it is ``None``.
+        partition (in key order) when it is ``None``. Partitions of an earlier definition of
+        the asset (before its partitions changed) are left out.
         """
-        from arco_nb.core.errors import AssetNotFound
+        from arco_nb.core.errors import AssetNotFound, ConfigError
+        from arco_nb.flow.assets import default_registry
         from arco_nb.flow.materialize import read_data
+        from arco_nb.flow.plan import is_key_of
 
         latest = self.latest_materializations()
         keys = sorted(k for a, k in latest if a == asset)
         if not keys:
-            known = sorted({a for a, _ in latest})
             import difflib
 
-            raise AssetNotFound(asset, suggestions=difflib.get_close_matches(asset, known))
+            recorded = sorted({a for a, _ in latest})
+            raise AssetNotFound(asset, suggestions=difflib.get_close_matches(asset, recorded))
+        specs = default_registry if registry is None else registry
+        if asset in specs:
+            definition = specs.get(asset).partition_def
+            keys = [k for k in keys if is_key_of(definition, k)]
+            if not keys:
+                raise ConfigError(
+                    f"Asset {asset!r} has no materialization under its current partitions "
+                    f"({definition or 'none'})",
+                    hint=f"Run it: ws.run({asset!r})",
+                )
         if partition is not None:
             if partition not in keys:
-                from arco_nb.core.errors import ConfigError
-
                 raise ConfigError(
                     f"Asset {asset!r} has no materialized partition {partition!r}",
                     hint="Materialized: "
@@ -258,21 +303,7 @@ class Workspace:
 
         graph = self._graph(registry)
         graph.select(asset)  # unknown names fail here, with close matches
-        status = {
-            a: (s, r)
-            for a, s, r in self.sql(
-                "select asset, arg_max(status, finished_at), arg_max(run_id, finished_at) "
-                "from arco.task_runs group by asset"
-            ).fetchall()
-        }
-        mats = {
-            a: (m, rows, at, r)
-            for a, m, rows, at, r in self.sql(
-                "select asset, arg_max(materialization_id, created_at), arg_max(rows, created_at),"
-                " max(created_at), arg_max(run_id, created_at) from arco.materializations "
-                "group by asset"
-            ).fetchall()
-        }
+        status, mats, counts = self._latest_by_asset()
         inputs = {
             (m, a): i
             for m, a, i in self.sql(
@@ -280,8 +311,48 @@ class Workspace:
             ).fetchall()
         }
         return build_lineage(
-            graph, asset, up=up, down=down, status=status, materializations=mats, inputs=inputs
+            graph,
+            asset,
+            up=up,
+            down=down,
+            status=status,
+            materializations=mats,
+            inputs=inputs,
+            partition_counts=counts,
         )
+
+    def assets(self, *, registry: Registry | None = None) -> list[AssetInfo]:
+        """Every defined asset with its latest status, rows and materialization, by name."""
+        from arco_nb.flow.lineage import asset_info
+
+        graph = self._graph(registry)
+        status, mats, counts = self._latest_by_asset()
+        return [asset_info(graph, n, status, mats, counts) for n in sorted(graph.specs)]
+
+    def _latest_by_asset(
+        self,
+    ) -> tuple[
+        dict[str, tuple[str, str]],
+        dict[str, tuple[str, int, dt.datetime, str]],
+        dict[str, int],
+    ]:
+        status = {
+            a: (s, r)
+            for a, s, r in self.sql(
+                "select asset, arg_max(status, finished_at), arg_max(run_id, finished_at) "
+                "from arco.task_runs group by asset"
+            ).fetchall()
+        }
+        mats: dict[str, tuple[str, int, dt.datetime, str]] = {}
+        counts: dict[str, int] = {}
+        for a, m, rows, at, r, n in self.sql(
+            "select asset, arg_max(materialization_id, created_at), arg_max(rows, created_at),"
+            " max(created_at), arg_max(run_id, created_at), count(distinct partition) "
+            "from arco.materializations group by asset"
+        ).fetchall():
+            mats[a] = (m, rows, at, r)
+            counts[a] = n
+        return status, mats, counts
 
     def explain(
         self, asset: str, *, partitions: str | None = None, registry: Registry | None = None
