@@ -8,9 +8,11 @@ an asset produces is registered in (or altered in) the catalog, in namespace ``a
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import heapq
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from arco_nb.flow.assets import AssetSpec
     from arco_nb.flow.graph import AssetGraph
 
-__all__ = ["ASSET_NAMESPACE", "RunResult", "execute_plan"]
+__all__ = ["ASSET_NAMESPACE", "RunResult", "execute_plan", "user_traceback"]
 
 ASSET_NAMESPACE = "assets"
 Key = tuple[str, str]  # (asset, partition)
@@ -144,12 +146,19 @@ def execute_plan(
             _register(catalog, [(graph.specs[a], o) for a, o in last.items()])
             failed = any(t.status == "failed" for t in run.state.tasks.values())
             run.emit("run", status="failed" if failed else "succeeded")
-        except KeyboardInterrupt:
-            run.emit("run", status="cancelled")
+        except BaseException:  # Ctrl-C, or anything that stops the run: record it as cancelled
+            if run.state.status in {"queued", "running"}:
+                with contextlib.suppress(Exception):  # the original error matters more
+                    run.emit("run", status="cancelled")
             raise
     finally:
         pool.close()
-        run.close()
+        in_flight = sys.exc_info()[1] is not None
+        try:
+            run.close()
+        except Exception:
+            if not in_flight:
+                raise
     return RunResult(run.state.run_id, plan, run.state)
 
 
@@ -210,9 +219,10 @@ class _Scheduler:
             self.run.emit("task", task.asset, task.partition, status="up_to_date")
             self._finish(task.key, "up_to_date")
             return
-        missing = [i for i in task.inputs if i not in self.outputs]
+        missing = [f"{a}[{p}]" if p else a for a, p in task.inputs if (a, p) not in self.outputs]
+        missing += [f"{a} (no partition)" for a in task.missing]
         if missing:
-            names = ", ".join(f"{a}[{p}]" if p else a for a, p in missing)
+            names = ", ".join(missing)
             self.run.emit(
                 "task",
                 task.asset,
@@ -240,8 +250,10 @@ class _Scheduler:
         attempt = self.attempts[key]
         try:
             result: Output = future.result()
-        except Exception as exc:  # the user's code failed: record their traceback
-            error = "".join(traceback.format_exception(exc)).strip()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the user's code failed (even sys.exit): record it
+            error = user_traceback(exc)
             self.run.emit("task", *key, status="failed", attempt=attempt, error=error)
             if attempt <= spec.retries:
                 self.retry_at[key] = time.monotonic() + spec.retry_wait(attempt)
@@ -270,6 +282,29 @@ class _Scheduler:
                     self.blocking[down] -= 1
                     if self.blocking[down] == 0:
                         heapq.heappush(self.ready, self.index[down])
+
+
+# Frames from these directories are the engine's, not the user's.
+_INTERNAL = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    os.path.dirname(os.path.abspath(concurrent.futures.__file__)),
+)
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback of an asset's failure, without Arco's own frames: the user's code only.
+
+    An error raised by Arco itself about the asset (say, it returned no table) is just its
+    message.
+    """
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_INTERNAL)
+    ]
+    lines = (
+        ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
+    )
+    lines += traceback.format_exception_only(exc)
+    return "".join(lines).strip()
 
 
 def _record(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arco_nb.core.errors import AssetDefinitionError
+from arco_nb.core.errors import ArcoError, AssetDefinitionError
 from arco_nb.core.ids import content_hash, new_id
 from arco_nb.flow.assets import PARTITION_PARAMETER
 
@@ -43,7 +43,7 @@ class TableCache:
             return self._tables.get(materialization_id)
 
     def put(self, materialization_id: str, table: pa.Table) -> None:
-        size = table.nbytes
+        size = table.get_total_buffer_size()  # what it keeps alive, slices included
         if size > self.max_bytes:
             return
         with self._lock:
@@ -51,7 +51,7 @@ class TableCache:
             self._bytes += size
             while self._bytes > self.max_bytes:
                 _, old = self._tables.popitem(last=False)
-                self._bytes -= old.nbytes
+                self._bytes -= old.get_total_buffer_size()
 
 
 @dataclass(frozen=True)
@@ -88,19 +88,23 @@ def materialize(
     tables = {
         asset: read_data(store, asset, parts, cache=cache) for asset, parts in by_asset.items()
     }
-    table = _compute(spec, tables, partition)
     mid = new_id()
     path = data_key(spec.name, partition, mid)
-    size = _write(store, path, table)
+    table = _compute(spec, tables, partition)
+    data = _encode(table)
+    store.put_if_absent(path, data)
+    # Describe (and hand on) what the file holds, which is what any later reader gets: Parquet
+    # has no timestamp[s] or date64, for instance, so it is not always the table returned.
+    schema = _file_schema(data)
     if cache is not None:
-        cache.put(mid, table)
+        cache.put(mid, table if schema.equals(table.schema) else _decode(data))
     return Output(
         materialization_id=mid,
         path=path,
         rows=table.num_rows,
-        bytes=size,
-        schema_hash=content_hash(table.schema.to_string())[:16],
-        columns=tuple((f.name, str(f.type), bool(f.nullable)) for f in table.schema),
+        bytes=len(data),
+        schema_hash=content_hash(schema.to_string())[:16],
+        columns=tuple((f.name, str(f.type), bool(f.nullable)) for f in schema),
     )
 
 
@@ -125,17 +129,35 @@ def read_data(
             tables.append(pq.ParquetFile(f).read())  # leaner than read_table's dataset layer
     if len(tables) == 1:
         return tables[0]
-    return pa.concat_tables(tables, promote_options="default")
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ArcoError(
+            f"The partitions of {asset!r} have schemas that do not combine: {exc}",
+            hint="Re-materialize the older partitions with the current code (run with --force)",
+        ) from None
 
 
-def _write(store: ObjectStore, key: str, table: pa.Table) -> int:
+def _encode(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
-    data = buffer.getvalue()
-    store.put_if_absent(key, data)
-    return len(data)
+    return buffer.getvalue()
+
+
+def _file_schema(data: bytes) -> pa.Schema:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(pa.BufferReader(data)).schema_arrow
+
+
+def _decode(data: bytes) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(pa.BufferReader(data)).read()
 
 
 def _compute(spec: AssetSpec, inputs: dict[str, pa.Table], partition: str) -> pa.Table:

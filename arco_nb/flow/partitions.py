@@ -42,6 +42,13 @@ class Partitions:
         """Return ``key`` if it is one of this definition's keys, else raise."""
         raise NotImplementedError
 
+    def has_key(self, key: str) -> bool:
+        """Whether ``key`` is (exactly) one of this definition's keys."""
+        try:
+            return self.check_key(key) == key
+        except ConfigError:
+            return False
+
     def select(self, selection: str, *, today: dt.date | None = None) -> list[str]:
         """Keys named by ``selection``: one key, ``a..b`` (inclusive), or ``a,b,c``."""
         chosen: list[str] = []
@@ -179,6 +186,11 @@ def parse_partitions(spec: str | Partitions | None) -> Partitions | None:
     """Parse ``daily:2024-01-01``, ``monthly:2024-01`` or ``static:a,b`` (``None``: none)."""
     if spec is None or isinstance(spec, Partitions):
         return spec
+    if not isinstance(spec, str):
+        raise ConfigError(
+            f"Partitions must be text or a Partitions object, not {type(spec).__name__}",
+            hint='Write partitions="daily:2024-01-01" or partitions=StaticPartitions(["eu"])',
+        )
     kind, sep, rest = spec.strip().partition(":")
     if not sep or not rest:
         raise ConfigError(

@@ -24,7 +24,7 @@ from arco_nb.flow.partitions import (
     StaticPartitions,
 )
 
-__all__ = ["LastMaterialization", "Plan", "Task", "build_plan", "input_keys"]
+__all__ = ["LastMaterialization", "Plan", "Task", "build_plan", "input_keys", "is_key_of"]
 
 Reason = Literal["never materialized", "code changed", "upstream changed", "forced", "up to date"]
 PLAN_SCHEMA_VERSION = 2
@@ -51,6 +51,7 @@ class Task:
     reason: Reason
     previous: str = ""  # materialization id the decision was compared with
     inputs: tuple[tuple[str, str], ...] = ()  # (asset, partition) read, in order
+    missing: tuple[str, ...] = ()  # partitioned upstream assets with no partition to read
 
     @property
     def key(self) -> tuple[str, str]:
@@ -76,6 +77,7 @@ class Task:
             "reason": self.reason,
             "previous": self.previous,
             "inputs": [list(i) for i in self.inputs],
+            "missing": list(self.missing),
         }
 
     def explain(self) -> str:
@@ -159,14 +161,21 @@ def build_plan(
     materialized with the same fingerprint are skipped as up to date.
     """
     latest = latest or {}
+    if partitions is not None and not isinstance(partitions, str):
+        raise ConfigError(
+            f"partitions must be text, not {type(partitions).__name__}",
+            hint='Write partitions="2024-01-01..2024-01-31" or "eu,us"',
+        )
     selected = graph.select(selection)
     planned = _planned_keys(graph, selected, partitions, today)
     available: dict[str, set[str]] = {}
     for asset, key in latest:
-        available.setdefault(asset, set()).add(key)
+        # Keys of an older partition definition (or none) are not partitions of this one.
+        if asset in graph.specs and is_key_of(graph.specs[asset].partition_def, key):
+            available.setdefault(asset, set()).add(key)
     for asset, keys in planned.items():
         available.setdefault(asset, set()).update(keys)
-    inputs = _inputs(graph, planned, available)
+    inputs, missing = _inputs(graph, planned, available)
     keys_of: dict[str, list[str]] = {}
     for asset, key in sorted(inputs):
         keys_of.setdefault(asset, []).append(key)
@@ -208,6 +217,7 @@ def build_plan(
                     reason=reason,
                     previous=last.materialization_id if last else "",
                     inputs=inputs[(name, key)],
+                    missing=missing.get((name, key), ()),
                 )
             )
     return Plan(
@@ -244,11 +254,20 @@ def _planned_keys(
     return planned
 
 
+def is_key_of(definition: Partitions | None, key: str) -> bool:
+    """Whether ``key`` names a partition of ``definition`` (``""`` when unpartitioned)."""
+    return key == "" if definition is None else definition.has_key(key)
+
+
 def _inputs(
     graph: AssetGraph, planned: Mapping[str, list[str]], available: Mapping[str, set[str]]
-) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
-    """For every (asset, key) a fingerprint is needed for: the (asset, key)s it reads."""
+) -> tuple[
+    dict[tuple[str, str], tuple[tuple[str, str], ...]], dict[tuple[str, str], tuple[str, ...]]
+]:
+    """For every (asset, key) a fingerprint is needed for: the (asset, key)s it reads, and the
+    partitioned upstream assets it would read none of (nothing materialized or planned)."""
     inputs: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+    missing: dict[tuple[str, str], tuple[str, ...]] = {}
     demanded: dict[str, set[str]] = {name: set(keys) for name, keys in planned.items()}
     for name in reversed(graph.order):  # downstream first: demands flow upstream
         keys = demanded.get(name)
@@ -266,8 +285,10 @@ def _inputs(
                 )
                 demanded.setdefault(dep, set()).update(dep_keys)
                 found += [(dep, k) for k in dep_keys]
+                if not dep_keys:
+                    missing[(name, key)] = (*missing.get((name, key), ()), dep)
             inputs[(name, key)] = tuple(found)
-    return inputs
+    return inputs, missing
 
 
 def input_keys(

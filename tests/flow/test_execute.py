@@ -90,13 +90,48 @@ def test_a_failing_asset_skips_downstream_and_keeps_what_exists(ws: Workspace) -
     tasks = {a: t for (a, _), t in result.state.tasks.items()}
     assert tasks["after"].status == "skipped"
     assert tasks["side"].status == "succeeded", "independent branches still run"
-    assert "returned int, which is not a table" in tasks["broken"].error
-    assert "Traceback" in tasks["broken"].error
+    assert tasks["broken"].error == (
+        "arco_nb.AssetDefinitionError: Asset 'broken': returned int, which is not a table. "
+        "Return a polars or pandas DataFrame, a pyarrow Table or a DuckDB relation"
+    ), "Arco's own complaint about the asset is just its message"
     row = ws.sql("select status, error from arco.task_runs where asset = 'broken'").fetchall()
     assert row[0][0] == "failed"
     assert "not a table" in row[0][1]
     assert ws.read("raw").to_pylist() == [{"x": 1}]
     assert ws.run_state(result.run_id) == result.state
+
+
+def test_a_failure_shows_the_users_traceback_without_arco_frames(ws: Workspace) -> None:
+    registry = Registry()
+
+    def helper(x: int) -> int:
+        return x // 0
+
+    @asset(registry=registry)
+    def divides() -> pa.Table:
+        return pa.table({"x": [helper(1)]})
+
+    error = ws.run(registry=registry).state.tasks[("divides", "")].error
+    assert error.startswith("Traceback (most recent call last):")
+    assert "in divides" in error
+    assert "in helper" in error
+    assert error.endswith("ZeroDivisionError: integer division or modulo by zero")
+    assert "arco_nb" not in error
+    assert "concurrent" not in error
+
+
+def test_sys_exit_in_an_asset_is_a_failure_not_a_hang(ws: Workspace) -> None:
+    import sys
+
+    registry = Registry()
+
+    @asset(registry=registry)
+    def quits() -> pa.Table:
+        sys.exit(3)
+
+    result = ws.run(registry=registry, executor="threads")
+    assert result.status == "failed"
+    assert result.state.tasks[("quits", "")].error.endswith("SystemExit: 3")
 
 
 def test_retries_count_attempts(ws: Workspace) -> None:

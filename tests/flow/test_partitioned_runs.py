@@ -285,3 +285,79 @@ def test_explain_a_partitioned_asset(ws: Workspace, daily: Registry) -> None:
         "  2 up to date: 2024-01-01, 2024-01-02",
         "  8 never materialized: 2024-01-03, 2024-01-04, 2024-01-05, ... 2024-01-10",
     ]
+
+
+def test_downstream_sees_what_the_file_holds_whichever_way_it_reads(ws: Workspace) -> None:
+    import datetime as dt
+
+    registry = Registry()
+
+    @asset(registry=registry)
+    def stamps() -> pa.Table:
+        return pa.table({"ts": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("s"))})
+
+    sql_asset("typed", "select typeof(ts) as t from stamps", registry=registry)
+    ws.run(registry=registry)  # in process: stamps is handed on without a read
+    handed_on = ws.read("typed").to_pylist()
+    ws.run("typed", force=True, registry=registry)  # stamps now comes from its file
+    assert ws.read("typed").to_pylist() == handed_on == [{"t": "TIMESTAMP_MS"}]
+    columns = ws.catalog.load_table("assets.stamps").columns
+    assert [c.type for c in columns] == ["timestamp[ms]"], "the catalog describes the file"
+
+
+def test_keys_of_an_older_partition_definition_are_left_out(ws: Workspace) -> None:
+    registry = Registry()
+    sql_asset("events", "select 'old' as day", registry=registry)
+    sql_asset("n_days", "select count(*) as n from events", registry=registry)
+    ws.run(registry=registry)
+    sql_asset(
+        "events",
+        "select getvariable('partition_key') as day",
+        partitions="static:mon,tue",
+        registry=registry,
+    )
+    ws.run(registry=registry)
+    assert ws.read("n_days", registry=registry).to_pylist() == [{"n": 2}]
+    assert ws.read("events", registry=registry).column("day").to_pylist() == ["mon", "tue"]
+
+
+def test_no_partition_to_read_skips_with_a_reason(ws: Workspace) -> None:
+    registry = Registry()
+    sql_asset("ticks", "select 1 as x", partitions="static:a,b", registry=registry)
+    sql_asset("tick_total", "select count(*) as n from ticks", registry=registry)
+    result = ws.run("tick_total", registry=registry)
+    task = result.state.tasks[("tick_total", "")]
+    assert task.status == "skipped"
+    assert "ticks (no partition)" in task.error
+    assert result.plan.task("tick_total").missing == ("ticks",)
+
+
+def test_bad_partition_values_are_arco_errors(ws: Workspace, daily: Registry) -> None:
+    from arco_nb import ArcoError, AssetDefinitionError
+
+    with pytest.raises(AssetDefinitionError, match="not int"):
+        sql_asset("x", "select 1", partitions=7, registry=Registry())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="partitions must be text, not list"):
+        ws.plan(partitions=["2024-01-01"], registry=daily)  # type: ignore[arg-type]
+    registry = Registry()
+
+    @asset(registry=registry, partitions="static:a,b")
+    def drifting(partition_key: str) -> pa.Table:
+        return pa.table({"v": [1] if partition_key == "a" else ["one"]})
+
+    ws.run(registry=registry)
+    with pytest.raises(ArcoError, match="schemas that do not combine"):
+        ws.read("drifting")
+
+
+def test_the_table_cache_counts_what_it_keeps_alive() -> None:
+    from arco_nb.flow.materialize import TableCache
+
+    cache = TableCache(max_bytes=16 << 20)
+    big = pa.table({"x": pa.array(range(2_000_000), pa.int64())})  # 16 MB of buffers
+    cache.put("a", big.slice(0, 3))
+    cache.put("b", big.slice(3, 3))
+    assert cache.get("a") is None, "a slice keeps its parent's buffers alive"
+    small = pa.table({"x": [1, 2]})
+    cache.put("c", small)
+    assert cache.get("c") is small
