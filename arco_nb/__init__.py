@@ -40,6 +40,7 @@ from arco_nb.flow.partitions import (
     StaticPartitions,
 )
 from arco_nb.flow.plan import Plan, Task
+from arco_nb.notebook import browse
 from arco_nb.workspace import Workspace
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "asset",
+    "browse",
     "load_ipython_extension",
     "sql_asset",
     "unload_ipython_extension",

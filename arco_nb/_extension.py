@@ -10,11 +10,11 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register Arco's magics in ``ipython`` (``%load_ext arco`` or ``%load_ext arco_nb``)."""
     from arco_nb.notebook import extension
 
-    extension.load(ipython)
+    extension.load_extension(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove what :func:`load_ipython_extension` registered (``%unload_ext arco``)."""
     from arco_nb.notebook import extension
 
-    extension.unload(ipython)
+    extension.unload_extension(ipython)

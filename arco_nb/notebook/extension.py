@@ -1,53 +1,127 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-"""``%load_ext arco``: registers the ``%arco`` line magic.
+"""``%load_ext arco``: the ``%%asset`` and ``%arco`` magics, their settings, and display hooks.
 
-Only ``%arco help`` exists in this release; ``%%asset`` and the other ``%arco`` subcommands come
-with the notebook layer. Asking for one of them says so instead of pretending.
+Settings are traitlets (``%config Arco.root = "s3://..."``). Heavy modules (pyarrow, duckdb,
+polars, ipywidgets, graphviz) load on first use, not here, so loading stays fast.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
+from traitlets import CaselessStrEnum, Int, Unicode, observe
 
 from arco_nb._version import __version__
+from arco_nb.core.errors import ArcoError
+from arco_nb.notebook.commands import COMMANDS, load
+from arco_nb.notebook.session import Session
 
-HELP = f"""\
-Arco {__version__} - notebook-first data catalog and asset orchestrator.
-
-Available now:
-  %arco help      this message
-
-This release ships the storage core: object store, tenant scopes and ids.
-Not available yet: the %%asset cell magic and the other %arco subcommands."""
+__all__ = ["Arco", "load_extension", "unload_extension"]
 
 
 @magics_class
-class ArcoMagics(Magics):
-    """The ``%arco`` line magic."""
+class Arco(Magics):
+    """Arco's magics and settings (``%config Arco`` lists them)."""
 
-    @line_magic
-    def arco(self, line: str) -> None:
-        """Arco's notebook commands; ``%arco help`` lists them."""
-        words = line.split()
-        command = words[0] if words else "help"
-        if command == "help":
-            print(HELP)
-            return
-        raise UsageError(
-            f"%arco {command} is not available in Arco {__version__}; `%arco help` lists what is."
-        )
+    root = Unicode(
+        None, allow_none=True, help="Where metadata and data go (default: ARCO_ROOT or ./.arco)."
+    ).tag(config=True)
+    tenant = Unicode(None, allow_none=True, help="Tenant id (default: ARCO_TENANT).").tag(
+        config=True
+    )
+    workspace = Unicode(None, allow_none=True, help="Workspace id (default: ARCO_WORKSPACE).").tag(
+        config=True
+    )
+    executor = CaselessStrEnum(
+        ["inline", "threads", "dask"], default_value="inline", help="How runs execute."
+    ).tag(config=True)
+    preview_rows = Int(5, help="Rows a %%asset preview shows.").tag(config=True)
+
+    def __init__(self, shell: InteractiveShell, **kwargs: Any) -> None:
+        self.session = Session(shell, self)  # first: loading config may already notify
+        super().__init__(shell, **kwargs)
+
+    @observe("root", "tenant", "workspace")
+    def _where_changed(self, change: Any) -> None:  # noqa: ARG002 - traitlets' signature
+        self.session.reset()
+
+    @cell_magic
+    def asset(self, line: str, cell: str) -> Any:
+        """Define an asset from this cell and materialize it: ``%%asset NAME [options]``
+        (``%arco help`` lists the options)."""
+        from arco_nb.notebook.asset_magic import asset_cell
+
+        return _boundary(lambda: asset_cell(self.session, line, cell))
+
+    @line_cell_magic
+    def arco(self, line: str, cell: str | None = None) -> Any:
+        """Arco's commands: ``%arco help`` lists them."""
+        words = line.strip().split(maxsplit=1)
+        name = words[0] if words else "help"
+        rest = words[1] if len(words) > 1 else ""
+        if name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f"Did you mean %arco {close[0]}? " if close else ""
+            raise UsageError(f"Unknown command %arco {name}. {hint}`%arco help` lists them.")
+        if cell is not None and name != "sql":
+            raise UsageError(f"%%arco {name} takes no cell body; only %%arco sql does")
+        command = load(name)
+        return _boundary(lambda: command(self.session, rest, cell))
 
 
-def load(shell: InteractiveShell) -> None:
-    """Register Arco's magics in ``shell``."""
-    shell.register_magics(ArcoMagics)
+def _boundary(action: Any) -> Any:
+    """Run a magic's work; Arco's own errors become one line (``UsageError``)."""
+    try:
+        return action()
+    except ArcoError as exc:
+        raise UsageError(str(exc)) from None
 
 
-def unload(shell: InteractiveShell) -> None:
-    """Remove Arco's magics from ``shell``."""
-    line_magics = shell.magics_manager.magics["line"]
-    if getattr(line_magics.get("arco"), "__self__", None).__class__ is ArcoMagics:
-        del line_magics["arco"]
-    shell.magics_manager.registry.pop("ArcoMagics", None)
+def _lineage_bundle(graph: Any) -> dict[str, str]:
+    from arco_nb.notebook.lineage_view import LineageView
+
+    return LineageView(graph)._repr_mimebundle_()
+
+
+def load_extension(shell: InteractiveShell) -> None:
+    """Register the magics and settings in ``shell`` and say where metadata goes."""
+    if any(isinstance(c, Arco) for c in shell.configurables):
+        return  # loaded already
+    magics = Arco(shell, parent=shell)
+    shell.register_magics(magics)
+    # ws.lineage(...) displays itself as a graph while the extension is loaded.
+    assert shell.display_formatter is not None
+    shell.display_formatter.mimebundle_formatter.for_type_by_name(
+        "arco_nb",
+        "LineageGraph",
+        _lineage_bundle,  # public classes report module arco_nb
+    )
+    print(
+        f"Arco {__version__}: metadata in {magics.session.where()}. %arco help lists the commands."
+    )
+
+
+def unload_extension(shell: InteractiveShell) -> None:
+    """Remove what :func:`load_extension` registered."""
+    for kind in ("line", "cell"):
+        table = shell.magics_manager.magics[kind]
+        for name in ("arco", "asset"):
+            owner = getattr(table.get(name), "__self__", None)
+            if isinstance(owner, Arco):
+                del table[name]
+    shell.magics_manager.registry.pop("Arco", None)
+    shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, Arco)]
+    assert shell.display_formatter is not None
+    formatter = shell.display_formatter.mimebundle_formatter
+    formatter.deferred_printers.pop(("arco_nb", "LineageGraph"), None)
+    try:
+        from arco_nb.flow.lineage import LineageGraph
+
+        formatter.type_printers.pop(LineageGraph, None)
+    except ImportError:  # pragma: no cover
+        pass

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
+
+from arco_nb.flow.assets import default_registry
 
 
 class TestingShell(InteractiveShell):
@@ -20,11 +23,32 @@ class TestingShell(InteractiveShell):
         result.raise_error()
         return result
 
+    def out(self, cell: str) -> Any:
+        """Run ``cell`` and return its value."""
+        return self.run_cell(cell).result
+
+
+@pytest.fixture(autouse=True)
+def _fresh_definitions() -> Iterator[None]:
+    """Asset definitions are process-wide; every test starts (and ends) without any."""
+    default_registry.clear()
+    yield
+    default_registry.clear()
+
 
 @pytest.fixture
-def ip() -> Iterator[TestingShell]:
+def root() -> str:
+    return f"memory://nb-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def ip(root: str) -> Iterator[TestingShell]:
     shell = TestingShell.instance()
     shell.run_cell("%load_ext arco")
+    shell.run_cell(f"%config Arco.root = {root!r}")
     yield shell
     shell.run_cell("%unload_ext arco")
     shell.extension_manager.loaded.discard("arco")
+    for name in list(shell.user_ns):
+        if not name.startswith("_") and name not in shell.user_ns_hidden:
+            del shell.user_ns[name]

@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Loading, unloading and configuring the extension."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,33 +10,58 @@ from arco_nb import __version__
 from tests.notebook.conftest import TestingShell
 
 
-def test_help_lists_only_what_exists(ip: TestingShell, capsys: pytest.CaptureFixture[str]) -> None:
-    ip.run_cell("%arco help")
-    out = capsys.readouterr().out
-    assert f"Arco {__version__}" in out
-    assert "%arco help" in out
-    assert "Not available yet: the %%asset cell magic" in out
-
-
-def test_bare_arco_shows_help(ip: TestingShell, capsys: pytest.CaptureFixture[str]) -> None:
-    ip.run_cell("%arco")
-    assert "%arco help" in capsys.readouterr().out
-
-
-def test_unknown_subcommand_is_one_usage_error(ip: TestingShell) -> None:
-    with pytest.raises(UsageError, match=r"%arco run is not available .* `%arco help`"):
-        ip.run_cell("%arco run orders")
-
-
-def test_unload_removes_the_magic_and_reload_restores_it(
+def test_loading_says_where_metadata_goes(
     ip: TestingShell, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ip.run_cell("%unload_ext arco")
+    ip.run_cell("%load_ext arco")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    assert out[0].startswith(f"Arco {__version__}: metadata in ")
+    assert "(tenant default, workspace default)" in out[0]
+
+
+def test_environment_picks_the_default_workspace(
+    ip: TestingShell, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip.run_cell("%unload_ext arco")
+    monkeypatch.setenv("ARCO_ROOT", "memory://from-env")
+    monkeypatch.setenv("ARCO_TENANT", "acme")
+    monkeypatch.setenv("ARCO_WORKSPACE", "lab")
+    ip.run_cell("%config Arco.root = None")
+    ip.run_cell("%load_ext arco")
+    assert "memory://from-env (tenant acme, workspace lab)" in capsys.readouterr().out
+
+
+def test_help_lists_every_command(ip: TestingShell) -> None:
+    from arco_nb.notebook.commands import COMMANDS
+
+    text = repr(ip.out("%arco help"))
+    assert f"Arco {__version__}" in text
+    assert "%%asset NAME" in text
+    for name in COMMANDS:
+        assert f"%arco {name}" in text
+    assert repr(ip.out("%arco")) == text, "bare %arco is help"
+
+
+def test_unknown_subcommand_suggests_one(ip: TestingShell) -> None:
+    with pytest.raises(UsageError, match=r"Unknown command %arco rnu\. Did you mean %arco run\?"):
+        ip.run_cell("%arco rnu")
+    with pytest.raises(UsageError, match="only %%arco sql"):
+        ip.run_cell("%%arco assets\nselect 1")
+
+
+def test_unload_and_reload_are_clean(ip: TestingShell, capsys: pytest.CaptureFixture[str]) -> None:
+    from arco_nb.notebook.extension import Arco
+
+    ip.run_cell("%unload_ext arco")
     assert "arco" not in ip.magics_manager.magics["line"]
+    assert "asset" not in ip.magics_manager.magics["cell"]
+    assert not any(isinstance(c, Arco) for c in ip.configurables)
     ip.run_cell("%load_ext arco")
     ip.run_cell("%load_ext arco")  # a second load is harmless
-    ip.run_cell("%arco help")
-    assert capsys.readouterr().out.count("Available now") == 1
+    assert sum(isinstance(c, Arco) for c in ip.configurables) == 1
+    assert capsys.readouterr().out.count("metadata in") == 1
 
 
 def test_arco_nb_is_an_extension_too(ip: TestingShell) -> None:
@@ -43,3 +70,35 @@ def test_arco_nb_is_an_extension_too(ip: TestingShell) -> None:
     assert "arco" in ip.magics_manager.magics["line"]
     ip.run_cell("%unload_ext arco_nb")
     assert "arco" not in ip.magics_manager.magics["line"]
+
+
+def test_settings_are_traitlets(ip: TestingShell, root: str) -> None:
+    ip.run_cell("%config Arco.preview_rows = 1")
+    ip.run_cell("%%asset nums\nselect * from range(4) t(n)")
+    assert "First 1 of 4 rows" in repr(ip.out("%%asset nums\nselect * from range(4) t(n)"))
+    ip.run_cell("%config Arco.root = 'memory://elsewhere-nb'")
+    assert "memory://elsewhere-nb" in repr(ip.out("%arco help"))
+    assert "nums" in repr(ip.out("%arco assets")), "definitions stay; the new root has no runs"
+    from arco_nb.notebook.extension import Arco
+
+    ip.run_cell("%config Arco.executor = 'fork'")  # IPython logs the TraitError
+    assert [c.executor for c in ip.configurables if isinstance(c, Arco)] == ["inline"]
+    ip.run_cell("%config Arco.executor = 'threads'")
+    assert [c.executor for c in ip.configurables if isinstance(c, Arco)] == ["threads"]
+    ip.run_cell("%config Arco.executor = 'inline'")
+    ip.run_cell(f"%config Arco.root = {root!r}")
+
+
+def test_loading_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'arco')\n"
+        "heavy = {'pyarrow', 'duckdb', 'polars', 'ipywidgets', 'graphviz', 'pandas'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

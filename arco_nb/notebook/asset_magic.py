@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""``%%asset NAME``: define an asset from a cell, materialize it, show a preview."""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from IPython.core.error import UsageError
+
+from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring, unquote
+from arco_nb.notebook.display import Table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from arco_nb.flow.execute import RunResult
+    from arco_nb.flow.plan import Plan
+    from arco_nb.notebook.session import Session
+
+__all__ = ["AssetPreview", "asset_cell"]
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+@magic_arguments()
+@argument("name", help="The asset's name (also the variable its data is bound to).")
+@argument("--deps", help="Upstream assets, comma-separated (default: inferred from the code).")
+@argument("--sql", action="store_true", help="The cell is DuckDB SQL.")
+@argument("--python", action="store_true", help="The cell is Python.")
+@argument("--partitions", help="daily:YYYY-MM-DD, monthly:YYYY-MM or static:a,b,c.")
+@argument("--description", default="", help="What the asset holds.")
+@argument("--tags", help="Tags, comma-separated.")
+@argument("--retries", type=int, default=0, help="Attempts after a failure.")
+@argument("--no-run", action="store_true", help="Define it only; do not materialize.")
+def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
+    """Define the asset in the cell and, unless ``--no-run``, materialize it (and any upstream
+    assets that are missing or stale)."""
+    from arco_nb.flow.assets import default_registry
+    from arco_nb.flow.cells import cell_asset
+
+    args = parse_argstring(asset_cell, line)
+    if args.sql and args.python:
+        raise UsageError("Pass --sql or --python, not both")
+    ws = session.workspace
+    known = {spec.name for spec in default_registry} | set(ws.catalog.state.assets)
+    spec = cell_asset(
+        args.name,
+        cell,
+        kind="sql" if args.sql else "python" if args.python else None,
+        deps=_names(args.deps),
+        known=known,
+        namespace=session.shell.user_ns,
+        partitions=unquote(args.partitions),
+        description=unquote(args.description) or "",
+        tags=_names(args.tags) or (),
+        retries=args.retries,
+    )
+    ws.define(spec)
+    if args.no_run:
+        session.changed()
+        deps = ", ".join(spec.deps) or "none"
+        return Table(
+            ["asset", "kind", "deps", "partitions"],
+            [[spec.name, spec.kind, deps, spec.partitions]],
+            title=f"Defined {spec.name}; not run (--no-run).",
+        )
+    started = time.perf_counter()
+    plan = ws.plan(f"+{spec.name}")
+    result = None
+    if plan.to_run:  # an unchanged cell records no run at all
+        result = ws.run(f"+{spec.name}", executor=session.settings.executor)
+        session.changed()
+        raise_if_failed(result)
+        plan = result.plan
+    elapsed = time.perf_counter() - started
+    data = ws.read(spec.name)
+    import polars as pl
+
+    session.shell.user_ns[spec.name] = pl.from_arrow(data)
+    return AssetPreview.build(
+        spec.name,
+        plan,
+        result.run_id if result else "",
+        data,
+        elapsed=elapsed,
+        preview_rows=session.settings.preview_rows,
+    )
+
+
+def raise_if_failed(result: RunResult) -> None:
+    """Show each failed task's own traceback, then one line saying what happened."""
+    bad = [t for t in result.state.tasks.values() if t.status in {"failed", "skipped"}]
+    if result.status == "succeeded" and not any(t.status == "skipped" for t in bad):
+        return
+    for task in bad:
+        if task.status == "failed":
+            label = f"{task.asset}[{task.partition}]" if task.partition else task.asset
+            print(f"{label} failed (attempt {task.attempt}):\n{task.error}\n", file=sys.stderr)
+    failed = sorted({t.asset for t in bad if t.status == "failed"})
+    skipped = sorted({t.asset for t in bad if t.status == "skipped"})
+    what = f"{', '.join(failed)} failed" if failed else "nothing failed"
+    if skipped:
+        what += f"; skipped: {', '.join(skipped)}"
+        reasons = {t.error for t in bad if t.status == "skipped" and t.error}
+        if not failed and reasons:
+            what += f" ({sorted(reasons)[0]})"
+    raise UsageError(
+        f"Run {result.run_id} {result.status}: {what}. Fix the cell and run it again; "
+        "everything materialized before is kept."
+    )
+
+
+@dataclass(frozen=True)
+class AssetPreview:
+    """What a ``%%asset`` cell shows: status, schema, first rows."""
+
+    name: str
+    run_id: str
+    headline: str
+    up_to_date: tuple[str, ...]
+    schema: Table
+    head: Table
+    rows: int
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        plan: Plan,
+        run_id: str,
+        data: pa.Table,
+        *,
+        elapsed: float,
+        preview_rows: int,
+    ) -> AssetPreview:
+        """The preview of ``name`` after ``plan`` ran as ``run_id`` (``""``: nothing ran)."""
+        tasks = [t for t in plan.tasks if t.asset == name]
+        ran = [t for t in tasks if t.will_run]
+        where = f"{len(tasks)} partitions" if tasks and tasks[0].partition else ""
+        if ran:
+            done = f"materialized {len(ran)} of {where}" if where else "materialized"
+            headline = f"{name}: {done}, {data.num_rows:,} rows in {elapsed * 1000:.0f} ms"
+        else:
+            headline = f"{name} is up to date: skipped, {data.num_rows:,} rows"
+        up_to_date = tuple(
+            sorted({t.asset for t in plan.tasks if not t.will_run and t.asset != name})
+        )
+        schema = Table(
+            ["column", "type"], [[f.name, str(f.type)] for f in data.schema], title="Schema"
+        )
+        head = data.slice(0, preview_rows).to_pylist()
+        first = Table(
+            data.column_names,
+            [[row[c] for c in data.column_names] for row in head],
+            title=f"First {len(head)} of {data.num_rows:,} rows",
+        )
+        return cls(name, run_id, headline, up_to_date, schema, first, data.num_rows)
+
+    def _lines(self) -> list[str]:
+        lines = [f"{self.headline} (run {self.run_id})" if self.run_id else self.headline]
+        if self.up_to_date:
+            lines.append("Up to date, skipped: " + ", ".join(self.up_to_date))
+        return lines
+
+    def __repr__(self) -> str:
+        return "\n".join([*self._lines(), "", repr(self.schema), "", repr(self.head)])
+
+    def _repr_html_(self) -> str:
+        lines = "<br/>".join(html.escape(line) for line in self._lines())
+        return (
+            f'<div class="arco-asset"><p>{lines}</p>'
+            f'<div style="display:flex;gap:2em;align-items:flex-start">'
+            f"{self.schema._repr_html_()}{self.head._repr_html_()}</div></div>"
+        )

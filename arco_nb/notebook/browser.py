@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""The catalog browser: search, a list of assets and tables, and tabs for the selected one."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import ipywidgets as widgets
+
+from arco_nb.flow.lineage import AssetInfo
+from arco_nb.notebook.display import Table, cell_text
+
+if TYPE_CHECKING:
+    from arco_nb.workspace import Workspace
+
+__all__ = ["CatalogBrowser"]
+
+TABS = ("Schema", "Preview", "Runs", "Lineage")
+
+
+class CatalogBrowser(widgets.VBox):  # type: ignore[misc]
+    """Browse one workspace's assets and tables.
+
+    ``search`` filters the list (by name, kind, tag or status); selecting an entry fills the
+    tabs. :meth:`refresh` reloads everything (a notebook session calls it after each run).
+    """
+
+    def __init__(self, workspace: Workspace, *, search: str = "", preview_rows: int = 10) -> None:
+        self.workspace = workspace
+        self.preview_rows = preview_rows
+        self.items: list[AssetInfo] = []
+        self.search = widgets.Text(value=search, placeholder="Search assets and tables")
+        self.listing = widgets.Select(options=[], rows=14, layout=widgets.Layout(width="420px"))
+        self.summary = widgets.HTML()
+        self.panes = {title: widgets.HTML() for title in TABS}
+        self.tabs = widgets.Tab(children=list(self.panes.values()))
+        self.tabs.titles = TABS
+        super().__init__(
+            [self.search, self.summary, widgets.HBox([self.listing, self.tabs])],
+        )
+        self.search.observe(lambda _: self._filter(), "value")
+        self.listing.observe(lambda _: self._show(), "value")
+        self.refresh()
+
+    # -- state ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload assets and tables from the workspace."""
+        assets = self.workspace.assets()
+        names = {f"assets.{a.name}" for a in assets}
+        state = self.workspace.catalog.state
+        tables = [
+            AssetInfo(name=full, kind="table", status="", description=t.description, tags=t.tags)
+            for full, t in sorted(state.tables.items())
+            if full not in names
+        ]
+        self.items = [*assets, *tables]
+        self._filter()
+        self._show()
+
+    @property
+    def visible(self) -> list[str]:
+        """Names of the entries the search lets through, in list order."""
+        return [value for _, value in self.listing.options]
+
+    def _filter(self) -> None:
+        words = self.search.value.lower().split()
+        shown = [i for i in self.items if all(w in _haystack(i) for w in words)]
+        selected = self.listing.value
+        self.listing.options = [(_entry(i), i.name) for i in shown]
+        if selected in self.visible:
+            self.listing.value = selected
+        kinds = {"table": 0, "asset": 0}
+        for item in self.items:
+            kinds["table" if item.kind == "table" else "asset"] += 1
+        self.summary.value = (
+            f"<small>{len(shown)} of {kinds['asset']} assets and {kinds['table']} tables "
+            f"shown</small>"
+        )
+
+    def _show(self) -> None:
+        item = next((i for i in self.items if i.name == self.listing.value), None)
+        if item is None:
+            for pane in self.panes.values():
+                pane.value = "<i>Select an asset or table.</i>"
+            return
+        self.panes["Schema"].value = self._schema(item)
+        self.panes["Preview"].value = self._preview(item)
+        self.panes["Runs"].value = self._runs(item)
+        self.panes["Lineage"].value = self._lineage(item)
+
+    # -- tabs -------------------------------------------------------------------------------------
+    def _schema(self, item: AssetInfo) -> str:
+        full = item.name if item.kind == "table" else f"assets.{item.name}"
+        table = self.workspace.catalog.state.tables.get(full)
+        about = f"<p>{html.escape(item.description)}</p>" if item.description else ""
+        if table is None:
+            return about + "<i>No schema yet: the asset has not been materialized.</i>"
+        rows = [[c.name, c.type, "yes" if c.nullable else "no"] for c in table.columns]
+        return about + Table(["column", "type", "nullable"], rows)._repr_html_()
+
+    def _preview(self, item: AssetInfo) -> str:
+        if item.kind == "table" or item.materialization_id is None:
+            return "<i>No data materialized by Arco.</i>"
+        data = self.workspace.read(item.name)
+        head = data.slice(0, self.preview_rows).to_pylist()
+        rows = [[r[c] for c in data.column_names] for r in head]
+        title = f"First {len(rows)} of {data.num_rows:,} rows"
+        return Table(data.column_names, rows, title=title)._repr_html_()
+
+    def _runs(self, item: AssetInfo) -> str:
+        if item.kind == "table":
+            return "<i>Tables registered directly have no runs.</i>"
+        quoted = item.name.replace("'", "''")
+        rows = self.workspace.sql(
+            "select run_id, partition, status, attempt, started_at, finished_at "
+            f"from arco.task_runs where asset = '{quoted}' "
+            "order by finished_at desc nulls first limit 20"
+        ).fetchall()
+        columns = ["run", "partition", "status", "attempt", "started", "finished"]
+        return Table(columns, rows)._repr_html_()
+
+    def _lineage(self, item: AssetInfo) -> str:
+        if item.kind == "table":
+            return "<i>Lineage is recorded for assets.</i>"
+        from arco_nb.notebook.lineage_view import NO_DOT, LineageView
+
+        view = LineageView(self.workspace.lineage(item.name, up=2, down=2))
+        svg = view.svg()
+        if svg is None:
+            return f"<p>{html.escape(NO_DOT)}</p><pre>{html.escape(repr(view))}</pre>"
+        return svg
+
+    def __repr__(self) -> str:
+        return f"CatalogBrowser({len(self.items)} entries, selected={self.listing.value!r})"
+
+
+def _haystack(item: AssetInfo) -> str:
+    return " ".join([item.name, item.kind, item.status, *item.tags]).lower()
+
+
+def _entry(item: AssetInfo) -> str:
+    if item.kind == "table":
+        return f"{item.name}  ·  table"
+    parts = [item.name, item.kind]
+    if item.rows is not None:
+        parts.append(f"{item.rows:,} rows")
+    parts.append(item.status.replace("_", " "))
+    if item.last_materialized is not None:
+        parts.append(cell_text(item.last_materialized))
+    return "  ·  ".join(parts)

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""What a notebook's Arco session holds: its settings, its workspace, its open browsers."""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from arco_nb.workspace import Workspace
+
+__all__ = ["Session", "Settings"]
+
+
+class Settings(Protocol):
+    """The ``%config Arco.*`` traits a session reads."""
+
+    root: str | None
+    tenant: str | None
+    workspace: str | None
+    executor: str
+    preview_rows: int
+
+
+class Refreshable(Protocol):
+    def refresh(self) -> None: ...
+
+
+class Session:
+    """One notebook's Arco state. Reset when a setting that picks the workspace changes."""
+
+    def __init__(self, shell: InteractiveShell, settings: Settings) -> None:
+        self.shell = shell
+        self.settings = settings
+        self._workspace: Workspace | None = None
+        self._browsers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace in use; on first use, the catalog's asset definitions are restored."""
+        if self._workspace is None:
+            from arco_nb.workspace import Workspace
+
+            ws = Workspace(
+                self.settings.root or None,
+                tenant=self.settings.tenant or None,
+                workspace=self.settings.workspace or None,
+            )
+            ws.restore(namespace=self.shell.user_ns)
+            self._workspace = ws
+        return self._workspace
+
+    def reset(self) -> None:
+        """Forget the workspace (settings changed); the next use opens the new one."""
+        self._workspace = None
+
+    def where(self) -> str:
+        """Where metadata goes, in one line."""
+        from arco_nb.core.tenancy import TenantScope
+
+        scope = TenantScope.from_env(
+            self.settings.root or None,
+            tenant=self.settings.tenant or None,
+            workspace=self.settings.workspace or None,
+        )
+        return f"{scope.root} (tenant {scope.tenant}, workspace {scope.workspace})"
+
+    def watch(self, browser: Refreshable) -> None:
+        """Refresh ``browser`` whenever this session materializes something."""
+        self._browsers.add(browser)
+
+    def changed(self) -> None:
+        """Something was materialized or defined: refresh open browsers."""
+        for browser in list(self._browsers):
+            browser.refresh()

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Every ``%arco`` subcommand, with its errors."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from IPython.core.error import UsageError
+
+from arco_nb import Workspace
+from tests.notebook.conftest import TestingShell
+
+
+@pytest.fixture
+def pipeline(ip: TestingShell) -> TestingShell:
+    ip.run_cell("%%asset raw\nselect * from range(5) t(x)")
+    ip.run_cell("%%asset clean --tags finance\nselect x from raw where x > 0")
+    ip.run_cell("%%asset report --no-run\nselect sum(x) as total from clean")
+    return ip
+
+
+def test_assets(pipeline: TestingShell) -> None:
+    table = pipeline.out("%arco assets")
+    text = repr(table)
+    assert text.splitlines()[0].split() == [
+        "asset",
+        "kind",
+        "deps",
+        "partitions",
+        "last",
+        "status",
+        "rows",
+        "last",
+        "materialized",
+    ]
+    assert [r[0] for r in table.rows] == ["clean", "raw", "report"]
+    assert table.rows[2][4] == "never run"
+    assert text.endswith("3 assets")
+    assert "<table" in table._repr_html_()
+    assert [r[0] for r in pipeline.out("%arco assets --tag finance").rows] == ["clean"]
+
+
+def test_plan_run_and_explain(pipeline: TestingShell) -> None:
+    plan = repr(pipeline.out("%arco plan"))
+    assert "report runs: it has never been materialized." in plan
+    assert "1 to run, 2 up to date" in plan
+    assert "report runs" in repr(pipeline.out("%arco explain report"))
+    ran = pipeline.out("%arco run")
+    assert ran.title.startswith("Run ")
+    assert ran.title.endswith(" succeeded")
+    assert ["report", "succeeded", "never materialized"] in [list(r) for r in ran.rows]
+    assert "1 materialized, 2 up to date" in ran.footer
+    forced = pipeline.out("%arco run raw --force")
+    assert [list(r) for r in forced.rows] == [["raw", "succeeded", "forced"]]
+    assert "is skipped" in repr(pipeline.out("%arco explain raw"))
+    # Fingerprints come from code, not from when things ran: forcing raw changes nothing below.
+    assert "0 to run, 3 up to date" in repr(pipeline.out("%arco plan +report"))
+    with pytest.raises(UsageError, match=r"Unknown asset 'reprot'\. Did you mean 'report'"):
+        pipeline.run_cell("%arco explain reprot")
+    with pytest.raises(UsageError, match="argument --executor: invalid choice"):
+        pipeline.run_cell("%arco run --executor fork")
+
+
+def test_run_partitions(ip: TestingShell, root: str) -> None:
+    ip.run_cell(
+        "%%asset days --partitions daily:2024-01-01 --no-run\n"
+        "select getvariable('partition_key') as day"
+    )
+    ran = ip.out("%arco run days --partitions 2024-01-01..2024-01-03")
+    assert [r[0] for r in ran.rows] == ["days[2024-01-01]", "days[2024-01-02]", "days[2024-01-03]"]
+    assert Workspace(root).read("days").num_rows == 3
+    with pytest.raises(UsageError, match="runs backwards"):
+        ip.run_cell("%arco run days --partitions 2024-01-03..2024-01-01")
+
+
+def test_a_failing_run_is_one_line_after_the_users_traceback(
+    ip: TestingShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip.run_cell("%%asset boom --no-run --python\n1 / 0")
+    with pytest.raises(UsageError, match=r"Run \w+ failed: boom failed"):
+        ip.run_cell("%arco run")
+    assert "ZeroDivisionError: division by zero" in capsys.readouterr().err
+
+
+def test_runs(pipeline: TestingShell) -> None:
+    pipeline.run_cell("%arco run")
+    runs = pipeline.out("%arco runs")
+    assert len(runs.rows) == 3
+    assert runs.rows[0][1] == "succeeded"
+    assert runs.rows[0][3] == 1, "the newest run materialized report only"
+    assert len(pipeline.out("%arco runs --limit 1").rows) == 1
+    of_report = pipeline.out("%arco runs report")
+    assert len(of_report.rows) == 1
+    assert of_report.footer == "1 runs of report"
+    with pytest.raises(UsageError, match="Unknown asset 'nope'"):
+        pipeline.run_cell("%arco runs nope")
+
+
+def test_lineage(pipeline: TestingShell) -> None:
+    view = pipeline.out("%arco lineage clean --up 1 --down 1")
+    bundle = view._repr_mimebundle_()
+    assert "<svg" in bundle["image/svg+xml"]
+    assert "clean" in bundle["image/svg+xml"]
+    assert bundle["text/plain"].splitlines() == [
+        "    <- raw [up_to_date, 5 rows]",
+        "* clean [succeeded, 4 rows]",
+        "    -> report [never run]",
+    ]
+    with pytest.raises(UsageError, match="Unknown asset"):
+        pipeline.run_cell("%arco lineage nope")
+
+
+def test_lineage_without_dot_falls_back_to_text(
+    pipeline: TestingShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    bundle = pipeline.out("%arco lineage clean")._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    first, *tree = bundle["text/plain"].splitlines()
+    assert "`dot` program is not installed" in first
+    assert "apt-get install graphviz" in first
+    assert "* clean [succeeded, 4 rows]" in tree
+
+
+def test_workspace_lineage_displays_itself(pipeline: TestingShell, root: str) -> None:
+    graph = Workspace(root).lineage("clean")
+    data, _ = pipeline.display_formatter.format(graph)
+    assert "<svg" in data["image/svg+xml"]
+
+
+def test_sql(pipeline: TestingShell) -> None:
+    frame = pipeline.out("%arco sql select asset, rows from arco.materializations order by asset")
+    assert isinstance(frame, pl.DataFrame)
+    assert frame.rows() == [("clean", 4), ("raw", 5)]
+    multi = pipeline.out("%%arco sql\nselect count(*) as n\nfrom arco.runs")
+    assert multi.item() == 2
+    with pytest.raises(UsageError, match="needs a query"):
+        pipeline.run_cell("%arco sql")
+    with pytest.raises(UsageError, match="Table with name nope does not exist") as info:
+        pipeline.run_cell("%arco sql select * from arco.nope")
+    assert "\n" not in str(info.value)
+
+
+def test_history(pipeline: TestingShell) -> None:
+    history = pipeline.out("%arco history")
+    assert [r[0] for r in history.rows][:2] == [len(history.rows), len(history.rows) - 1]
+    changes = " ".join(r[3] for r in history.rows)
+    assert "define_asset asset:report" in changes
+    assert len(pipeline.out("%arco history --limit 1").rows) == 1
+
+
+def test_compact(pipeline: TestingShell) -> None:
+    text = repr(pipeline.out("%arco compact"))
+    assert text.startswith("Compacted ")
+    assert "events" in text
+    with pytest.raises(UsageError, match="takes no arguments"):
+        pipeline.run_cell("%arco compact now")
+
+
+def test_use(ip: TestingShell, tmp_path: object) -> None:
+    ip.run_cell("%%asset one\nselect 1 as x")
+    shown = repr(ip.out(f"%arco use {tmp_path} --tenant acme --workspace lab"))
+    assert shown == f"Arco metadata now in {tmp_path} (tenant acme, workspace lab)"
+    ip.run_cell("%%asset two\nselect 2 as x")
+    ws = Workspace(str(tmp_path), tenant="acme", workspace="lab")
+    assert ws.read("two").to_pylist() == [{"x": 2}]
+    with pytest.raises(UsageError, match=r"tenant"):
+        ip.run_cell(f"%arco use {tmp_path} --tenant ../escape")
+    assert "acme" in repr(ip.out("%arco help")), "a refused switch changes nothing"
