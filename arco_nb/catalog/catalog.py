@@ -92,6 +92,8 @@ class Catalog(CatalogView):
         self._log = CommitLog(store)
         self._lock = threading.RLock()
         self._states: dict[int, CatalogState] = {}
+        self._committed_files: dict[str, tuple[str, str]] = {}
+        self._committed_state: CatalogState | None = None
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -190,23 +192,32 @@ class Catalog(CatalogView):
                 now = dt.datetime.now(dt.UTC)
                 state = apply_all(base, ops, now).evolve(version=base.version + 1)
                 commit_id = new_id()
-                files = write_snapshot(self.store, f"{SNAPSHOT_PREFIX}/{commit_id}", state)
+                snapshot, written = write_snapshot(
+                    self.store,
+                    f"{SNAPSHOT_PREFIX}/{commit_id}",
+                    state,
+                    committed=self._committed_files,
+                    unchanged=_unchanged(self._committed_state, state),
+                )
                 record = CommitInfo.create(
                     version=state.version,
                     commit_id=commit_id,
                     author=author or self.author,
                     created_at=now,
                     operations=ops,
-                    snapshot=files,
+                    snapshot={name: key for name, (_, key) in snapshot.items()},
                 )
                 try:
                     self._log.append(record)
                 except AlreadyExists:
-                    for key in files.values():  # ours, never referenced: tidy up
+                    for key in written:  # ours, never referenced: tidy up
                         self.store.delete(key)
                     base = self._after_lost_race(base, writes, reads, attempt)
                     continue
                 self._log.write_hint(record.version)
+                # Only files a committed record names may be referenced again.
+                self._committed_files = snapshot
+                self._committed_state = state
                 self._state = state
                 self._states[state.version] = state
                 return record
@@ -337,3 +348,18 @@ def _default_author() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # pragma: no cover - no user database in some containers
         return "unknown"
+
+
+def _unchanged(before: CatalogState | None, after: CatalogState) -> frozenset[str]:
+    """Snapshot kinds whose rows are the same in both states (tables and assets rows carry the
+    catalog version, so they always differ)."""
+    if before is None:
+        return frozenset()
+    same = set()
+    if before.namespaces == after.namespaces:
+        same.add("namespaces")
+    if before.tables.keys() == after.tables.keys() and all(
+        before.tables[k].columns == t.columns for k, t in after.tables.items()
+    ):
+        same.add("columns")
+    return frozenset(same)

@@ -125,6 +125,7 @@ class EventLog:
         self._manifests = NumberedObjects(store, MANIFESTS, MANIFEST_HINT)
         self._manifest = Manifest()
         self._parsed: dict[str, list[Event]] = {}  # inbox objects never change: cache them
+        self._tables: dict[str, tuple[tuple[int, tuple[str, ...]], pa.Table]] = {}
 
     # -- append ---------------------------------------------------------------------------------
     def append(self, events: Event | Iterable[Event]) -> list[str]:
@@ -146,7 +147,9 @@ class EventLog:
         day = min(e.at for e in batch).strftime("%Y-%m-%d")
         key = f"{INBOX}/{day}/{name}.json"
         with contextlib.suppress(AlreadyExists):  # the very same events are already there
-            self.store.put_if_absent(key, canonical_json(inbox_object(batch)))
+            # Not synced: a torn object after a power cut is skipped as unreadable, and a run's
+            # data files are synced before their facts exist (ADR 0010).
+            self.store.put_if_absent(key, canonical_json(inbox_object(batch)), durable=False)
         return ids
 
     # -- manifests ------------------------------------------------------------------------------
@@ -190,8 +193,31 @@ class EventLog:
         manifest = self.manifest()  # pragma: no cover - three collections in a row
         return manifest, self._read_inbox(self._uncompacted(manifest))  # pragma: no cover
 
+    def appended_since(
+        self, since: tuple[int, tuple[str, ...]] | None
+    ) -> tuple[tuple[int, tuple[str, ...]], list[Event] | None]:
+        """The read position now, and the events appended since position ``since``.
+
+        ``None`` instead of events when they cannot be told apart from what was there (no
+        position yet, or a compaction since): read the tables again then.
+        """
+        manifest = self.manifest()
+        keys = tuple(self._uncompacted(manifest))
+        now = (manifest.seq, keys)
+        if since is None or since[0] != manifest.seq or not set(since[1]) <= set(keys):
+            return now, None
+        seen = set(since[1])
+        try:
+            return now, self._read_inbox([k for k in keys if k not in seen])
+        except ObjectNotFound:  # collected meanwhile: a compaction committed
+            return now, None
+
     def read_table(self, name: str) -> pa.Table:
-        """One fact table as Arrow: compacted parts + fresh inbox, deduplicated by event id."""
+        """One fact table as Arrow: compacted parts + fresh inbox, deduplicated by event id.
+
+        Parts and inbox objects never change once written, so the result is kept until the
+        manifest or the inbox listing does.
+        """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -200,11 +226,36 @@ class EventLog:
                 f"No fact table {name!r}",
                 hint="Fact tables: " + ", ".join(sorted(t.name for t in KINDS.values())),
             )
-        manifest, fresh = self.snapshot()
-        pieces = [pq.read_table(self.store.open(key)) for key in manifest.parts.get(name, ())]
-        pieces.append(events_to_tables(fresh)[name])
-        # Parts written by a newer minor version may carry extra columns (ADR 0006).
-        return _dedup(pa.concat_tables(pieces, promote_options="default"))
+        for attempt in range(3):
+            manifest = self.manifest()
+            keys = tuple(self._uncompacted(manifest))
+            state = (manifest.seq, keys)
+            cached = self._tables.get(name)
+            if cached is not None and cached[0] == state:
+                return cached[1]
+            # Same manifest, more inbox objects: convert only the new ones.
+            known: set[str] = set()
+            pieces: list[pa.Table] = []
+            if cached is not None and cached[0][0] == manifest.seq:
+                known = set(cached[0][1])
+                if known <= set(keys):
+                    pieces = [cached[1]]
+                else:
+                    known = set()
+            try:
+                fresh = self._read_inbox([k for k in keys if k not in known])
+            except ObjectNotFound:
+                if attempt == 2:  # pragma: no cover - three collections in a row
+                    raise
+                continue  # a compaction committed and collected an object meanwhile
+            if not pieces:
+                pieces = [pq.read_table(self.store.open(k)) for k in manifest.parts.get(name, ())]
+            pieces.append(events_to_tables(fresh)[name])
+            # Parts written by a newer minor version may carry extra columns (ADR 0006).
+            table = _dedup(pa.concat_tables(pieces, promote_options="default"))
+            self._tables[name] = (state, table)
+            return table
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def events(self, *, run_id: str | None = None) -> list[Event]:
         """Every recorded event (of one run), deduplicated, rebuilt from the fact tables."""

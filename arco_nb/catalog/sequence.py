@@ -66,7 +66,7 @@ class NumberedObjects:
     def write_hint(self, number: int) -> None:
         """Record the highest number. Best effort: a stale hint only costs a few probes."""
         with contextlib.suppress(StorageError):
-            self.store.write(self.hint_key, canonical_json({"latest": number}))
+            self.store.write(self.hint_key, canonical_json({"latest": number}), durable=False)
 
     def latest(self, known: int = 0) -> int:
         """Return the highest number, starting from a number ``known`` to exist (0: none)."""

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
 from arco_nb.core.errors import CorruptObject, ObjectNotFound
+from arco_nb.core.ids import content_hash
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from arco_nb.core.storage import ObjectStore
 
-__all__ = ["SNAPSHOT_FILES", "read_snapshot", "snapshot_tables", "write_snapshot"]
+__all__ = ["SNAPSHOT_FILES", "read_snapshot", "snapshot_table", "snapshot_tables", "write_snapshot"]
 
 SNAPSHOT_FILES = ("namespaces", "tables", "columns", "assets")
 
@@ -76,13 +77,19 @@ def _schemas() -> dict[str, pa.Schema]:
 
 def snapshot_tables(state: CatalogState) -> dict[str, pa.Table]:
     """Return the Arrow tables of ``state``'s snapshot, rows sorted by name."""
+    return {name: snapshot_table(state, name) for name in SNAPSHOT_FILES}
+
+
+def snapshot_table(state: CatalogState, name: str) -> pa.Table:
+    """One kind (``namespaces``, ``tables``, ``columns``, ``assets``) of ``state``'s snapshot."""
     import pyarrow as pa
 
-    schemas = _schemas()
     tables = [state.tables[k] for k in sorted(state.tables)]
-    rows: dict[str, list[dict[str, Any]]] = {
-        "namespaces": [state.namespaces[k].to_json() for k in sorted(state.namespaces)],
-        "tables": [
+    rows: list[dict[str, Any]]
+    if name == "namespaces":
+        rows = [state.namespaces[k].to_json() for k in sorted(state.namespaces)]
+    elif name == "tables":
+        rows = [
             {
                 "namespace": t.namespace,
                 "name": t.name,
@@ -97,32 +104,59 @@ def snapshot_tables(state: CatalogState) -> dict[str, pa.Table]:
                 "catalog_version": state.version,
             }
             for t in tables
-        ],
-        "columns": [
+        ]
+    elif name == "columns":
+        rows = [
             {"table_name": t.full_name, "position": i, **c.to_json()}
             for t in tables
             for i, c in enumerate(t.columns)
-        ],
-        "assets": [
+        ]
+    else:
+        rows = [
             {**state.assets[k].to_json(), "catalog_version": state.version}
             for k in sorted(state.assets)
-        ],
-    }
-    return {name: pa.Table.from_pylist(rows[name], schema=schemas[name]) for name in rows}
+        ]
+    return pa.Table.from_pylist(rows, schema=_schemas()[name])
 
 
-def write_snapshot(store: ObjectStore, directory: str, state: CatalogState) -> dict[str, str]:
-    """Write ``state`` under ``directory``; return the key of each file by kind."""
+def write_snapshot(
+    store: ObjectStore,
+    directory: str,
+    state: CatalogState,
+    *,
+    committed: Mapping[str, tuple[str, str]] | None = None,
+    unchanged: frozenset[str] = frozenset(),
+) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Write ``state`` under ``directory``; return (content hash, key) of each file by kind,
+    and the keys written now.
+
+    ``committed`` maps kind -> (content hash, key) of files that committed records already
+    name: a file with the same content is referenced again instead of written again (most
+    commits change one kind, e.g. assets, and leave namespaces, tables and columns alone).
+    Kinds in ``unchanged`` are known to equal the committed ones and are not even encoded.
+    """
     import pyarrow.parquet as pq
 
-    keys: dict[str, str] = {}
-    for name, table in snapshot_tables(state).items():
+    files: dict[str, tuple[str, str]] = {}
+    written: list[str] = []
+    for name in SNAPSHOT_FILES:
+        if name in unchanged and committed and name in committed:
+            files[name] = committed[name]
+            continue
+        table = snapshot_table(state, name)
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
+        data = buffer.getvalue()
+        digest = content_hash(data)
+        previous = (committed or {}).get(name)
+        if previous is not None and previous[0] == digest:
+            files[name] = previous
+            continue
         key = f"{directory}/{name}.parquet"
-        store.write(key, buffer.getvalue())
-        keys[name] = key
-    return keys
+        store.write(key, data)
+        files[name] = (digest, key)
+        written.append(key)
+    return files, written
 
 
 def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) -> CatalogState:

@@ -126,10 +126,10 @@ class Backend:
     def read(self, path: str) -> bytes:
         return bytes(self.fs.cat_file(path))
 
-    def write(self, path: str, data: bytes) -> None:
+    def write(self, path: str, data: bytes, *, durable: bool = True) -> None:  # noqa: ARG002
         self.fs.pipe_file(path, data)
 
-    def put_if_absent(self, path: str, data: bytes) -> None:
+    def put_if_absent(self, path: str, data: bytes, *, durable: bool = True) -> None:
         raise NotImplementedError
 
     def exists(self, path: str) -> bool:
@@ -190,19 +190,20 @@ class LocalBackend(Backend):
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", exc.filename) from exc
         return os.path.join(parent, f"{_TEMP_MARK}{uuid.uuid4().hex}")
 
-    def _write_temp(self, path: str, data: bytes) -> str:
+    def _write_temp(self, path: str, data: bytes, *, durable: bool = True) -> str:
         temp = self._temp_for(path)
         try:
             with open(temp, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
         except BaseException:
             _unlink_quietly(temp)
             raise
         return temp
 
-    def _publish(self, temp: str, path: str, *, exclusive: bool) -> None:
+    def _publish(self, temp: str, path: str, *, exclusive: bool, durable: bool = True) -> None:
         try:
             if exclusive:
                 # link(2) publishes the complete file under the new name, or fails if it exists.
@@ -216,17 +217,20 @@ class LocalBackend(Backend):
                 os.replace(temp, path)
         finally:
             _unlink_quietly(temp)
-        _fsync_dir(os.path.dirname(path))
+        if durable:
+            _fsync_dir(os.path.dirname(path))
 
     def read(self, path: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
 
-    def write(self, path: str, data: bytes) -> None:
-        self._publish(self._write_temp(path, data), path, exclusive=False)
+    def write(self, path: str, data: bytes, *, durable: bool = True) -> None:
+        temp = self._write_temp(path, data, durable=durable)
+        self._publish(temp, path, exclusive=False, durable=durable)
 
-    def put_if_absent(self, path: str, data: bytes) -> None:
-        self._publish(self._write_temp(path, data), path, exclusive=True)
+    def put_if_absent(self, path: str, data: bytes, *, durable: bool = True) -> None:
+        temp = self._write_temp(path, data, durable=durable)
+        self._publish(temp, path, exclusive=True, durable=durable)
 
     def exists(self, path: str) -> bool:
         try:
@@ -285,12 +289,12 @@ class MemoryBackend(Backend):
                 raise NotADirectoryError(errno.ENOTDIR, "an object is in the way", parent)
             parent = parent.rsplit("/", 1)[0]
 
-    def write(self, path: str, data: bytes) -> None:
+    def write(self, path: str, data: bytes, *, durable: bool = True) -> None:  # noqa: ARG002
         with _MEMORY_LOCK:
             self._check_parents(path)
             self.fs.pipe_file(path, data)
 
-    def put_if_absent(self, path: str, data: bytes) -> None:
+    def put_if_absent(self, path: str, data: bytes, *, durable: bool = True) -> None:  # noqa: ARG002
         with _MEMORY_LOCK:
             # A dict lookup: fs.exists() would also scan every key for pseudo-directories.
             if path in self.fs.store:
@@ -315,7 +319,7 @@ class S3Backend(Backend):
 
     _CONFLICT_RETRIES = 5
 
-    def put_if_absent(self, path: str, data: bytes) -> None:
+    def put_if_absent(self, path: str, data: bytes, *, durable: bool = True) -> None:  # noqa: ARG002
         for attempt in range(self._CONFLICT_RETRIES):
             try:
                 self.fs.pipe_file(path, data, mode="create")

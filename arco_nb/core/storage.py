@@ -128,17 +128,22 @@ class ObjectStore:
         with self._errors(key, "read"):
             return self._backend.read(path)
 
-    def write(self, key: str, data: bytes) -> None:
-        """Create or replace the object at ``key``; readers see the old or the new bytes only."""
+    def write(self, key: str, data: bytes, *, durable: bool = True) -> None:
+        """Create or replace the object at ``key``; readers see the old or the new bytes only.
+
+        ``durable=False`` skips flushing to stable storage where that is a separate step (local
+        disk: no ``fsync``). Still atomic; only what a power cut may lose changes.
+        """
         path = self.path(key)
         payload = _as_bytes(data)
         with self._errors(key, "write"):
-            self._backend.write(path, payload)
+            self._backend.write(path, payload, durable=durable)
 
-    def put_if_absent(self, key: str, data: bytes) -> None:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> None:
         """Create the object at ``key`` only if no object is there.
 
-        Of any number of concurrent callers for the same key, exactly one succeeds.
+        Of any number of concurrent callers for the same key, exactly one succeeds. ``durable``
+        as for :meth:`write`.
 
         Raises
         ------
@@ -148,7 +153,7 @@ class ObjectStore:
         path = self.path(key)
         payload = _as_bytes(data)
         with self._errors(key, "create"):
-            self._backend.put_if_absent(path, payload)
+            self._backend.put_if_absent(path, payload, durable=durable)
 
     def exists(self, key: str) -> bool:
         """Tell whether an object exists at ``key``."""

@@ -313,3 +313,20 @@ def test_foreign_snapshot_file_is_a_corrupt_object(catalog: Catalog, store: Obje
     store.write(record.snapshot["tables"], buffer.getvalue())
     with pytest.raises(CorruptObject, match="unexpected snapshot columns"):
         Catalog(store).list_tables()
+
+
+def test_unchanged_snapshot_files_are_referenced_again(catalog: Catalog) -> None:
+    catalog.create_namespace("sales")
+    catalog.create_table("sales.orders", ORDERS)
+    first = catalog.history()[-1].snapshot
+    catalog.create_namespace("hr")  # namespaces change; tables and columns do not
+    second = catalog.history()[-1].snapshot
+    assert second["columns"] == first["columns"]
+    assert second["namespaces"] != first["namespaces"]
+    fresh = Catalog(catalog.store)  # another process reads the same versions
+    assert fresh.as_of(3).list_namespaces() == ["hr", "sales"]
+    assert [c.name for c in fresh.load_table("sales.orders").columns] == [
+        "id",
+        "amount",
+        "placed_at",
+    ]

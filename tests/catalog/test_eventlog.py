@@ -360,3 +360,20 @@ def test_a_mistyped_object_in_the_inbox_does_not_break_reads(
     )
     with pytest.warns(UserWarning, match="must be int64"):
         assert _ids(log, "task_transitions") == [good.event_id]
+
+
+def test_reads_reuse_what_has_not_changed(log: EventLog) -> None:
+    log.append(_run("r1", "queued"))
+    first = log.read_table("run_transitions")
+    assert log.read_table("run_transitions") is first, "nothing new: the same table"
+    log.append(_run("r1", "running", 1))
+    second = log.read_table("run_transitions")
+    assert second is not first
+    assert second.num_rows == 2, "the new object is added to what was read before"
+    log.append([_run("r1", "running", 1)])  # the same fact again, as a one-event batch
+    assert log.read_table("run_transitions").num_rows == 2
+    log.compact(now=T0 + dt.timedelta(hours=2))
+    after = log.read_table("run_transitions")
+    assert sorted(after.column("event_id").to_pylist()) == sorted(
+        second.column("event_id").to_pylist()
+    )

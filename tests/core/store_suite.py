@@ -82,6 +82,13 @@ class ObjectStoreSuite:
         store.write("a/b.json", b'{"x": 1}')
         assert store.read("a/b.json") == b'{"x": 1}'
 
+    def test_writes_without_sync_are_still_whole(self, store: ObjectStore) -> None:
+        store.write("fast/a", b"one", durable=False)
+        store.put_if_absent("fast/b", b"two", durable=False)
+        with pytest.raises(AlreadyExists):
+            store.put_if_absent("fast/b", b"three", durable=False)
+        assert (store.read("fast/a"), store.read("fast/b")) == (b"one", b"two")
+
     def test_write_replaces(self, store: ObjectStore) -> None:
         store.write("k", b"old")
         store.write("k", b"new")
