@@ -66,6 +66,14 @@ class Workspace:
             root, tenant=tenant, workspace=workspace, storage_options=storage_options
         )
         self._grace = grace
+        # (event log position, newest materialization by (asset, partition) with its order key)
+        self._latest: (
+            tuple[
+                tuple[int, tuple[str, ...]],
+                dict[tuple[str, str], tuple[tuple[dt.datetime, str], LastMaterialization]],
+            ]
+            | None
+        ) = None
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -132,15 +140,60 @@ class Workspace:
         """The newest recorded materialization of every (asset, partition)."""
         from arco_nb.flow.plan import LastMaterialization
 
-        table = self.events.read_table("materializations").sort_by("at")
-        latest: dict[tuple[str, str], LastMaterialization] = {}
-        for row in table.select(
-            ["asset", "partition", "materialization_id", "fingerprint", "code_version"]
-        ).to_pylist():
-            latest[(row["asset"], row["partition"])] = LastMaterialization(
-                row["materialization_id"], row["fingerprint"] or "", row["code_version"] or ""
+        position = self._latest[0] if self._latest is not None else None
+        now, appended = self.events.appended_since(position)
+        if self._latest is not None and appended is not None:
+            newest = dict(self._latest[1])  # only what was appended since needs a look
+            for event in appended:
+                if event.kind != "materialization":
+                    continue
+                p = event.payload
+                key = (event.asset, event.partition)
+                order = (event.at, str(p["materialization_id"]))
+                if key not in newest or newest[key][0] < order:
+                    newest[key] = (
+                        order,
+                        LastMaterialization(
+                            str(p["materialization_id"]),
+                            str(p.get("fingerprint") or ""),
+                            str(p.get("code_version") or ""),
+                        ),
+                    )
+        else:
+            table = self.events.read_table("materializations")
+            rows = (
+                table.select(
+                    [
+                        "asset",
+                        "partition",
+                        "at",
+                        "materialization_id",
+                        "fingerprint",
+                        "code_version",
+                    ]
+                )
+                .sort_by([("at", "ascending"), ("materialization_id", "ascending")])
+                .group_by(["asset", "partition"], use_threads=False)
+                .aggregate(
+                    [
+                        (c, "last")
+                        for c in ("at", "materialization_id", "fingerprint", "code_version")
+                    ]
+                )
             )
-        return latest
+            newest = {
+                (r["asset"], r["partition"]): (
+                    (r["at_last"], r["materialization_id_last"]),
+                    LastMaterialization(
+                        r["materialization_id_last"],
+                        r["fingerprint_last"] or "",
+                        r["code_version_last"] or "",
+                    ),
+                )
+                for r in rows.to_pylist()
+            }
+        self._latest = (now, newest)
+        return {key: last for key, (_, last) in newest.items()}
 
     def plan(
         self,
@@ -172,10 +225,13 @@ class Workspace:
             partitions=partitions,
         )
 
-    def partition_status(self, asset: str, *, registry: Registry | None = None) -> dict[str, str]:
-        """Each partition key of ``asset`` and its status: ``materialized``, ``stale`` (its
-        inputs or code changed since), ``failed`` (the latest attempt failed) or ``missing``."""
-        plan = self.plan(asset, registry=registry)
+    def partition_status(
+        self, asset: str, *, partitions: str | None = None, registry: Registry | None = None
+    ) -> dict[str, str]:
+        """Each partition key of ``asset`` (or those ``partitions`` names) and its status:
+        ``materialized``, ``stale`` (its inputs or code changed since), ``failed`` (the latest
+        attempt failed) or ``missing``."""
+        plan = self.plan(asset, partitions=partitions, registry=registry)
         failed = {
             key
             for a, key, status in self.sql(
@@ -205,8 +261,9 @@ class Workspace:
         scheduler: str | None = None,
         client: Any = None,
         registry: Registry | None = None,
+        plan: Plan | None = None,
     ) -> RunResult:
-        """Plan ``selection`` and execute it.
+        """Plan ``selection`` and execute it (or execute ``plan``, made by :meth:`plan`).
 
         Parameters
         ----------
@@ -225,7 +282,8 @@ class Workspace:
 
         graph = self._graph(registry)
         latest = self.latest_materializations()
-        plan = build_plan(graph, selection, latest=latest, force=force, partitions=partitions)
+        if plan is None:
+            plan = build_plan(graph, selection, latest=latest, force=force, partitions=partitions)
         own_client = None
         if executor == "dask" and client is None:
             own_client = client = _dask_client(scheduler)

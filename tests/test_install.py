@@ -77,4 +77,18 @@ def test_load_ext_arco_in_a_real_ipython(installed: Path) -> None:
         "-c",
         "%load_ext arco\n%arco help",
     )
-    assert "Available now" in out
+    assert "metadata in " in out
+    assert "%%asset NAME" in out
+    made = _run(
+        installed,
+        "-m",
+        "IPython",
+        "--quick",
+        "--no-banner",
+        "--colors=NoColor",
+        "-c",
+        "%%asset one\nselect 41 + 1 as answer",
+        "--InteractiveShellApp.extensions=arco",
+    )
+    assert "one: materialized, 1 row in " in made
+    assert (installed.parent / ".arco").is_dir(), "the default root is ./.arco"

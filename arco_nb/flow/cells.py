@@ -24,6 +24,7 @@ from arco_nb.flow.assets import (
     Registry,
     _options,
     default_registry,
+    serialize_sql,
     sql_table_refs,
 )
 from arco_nb.flow.partitions import Partitions
@@ -35,13 +36,7 @@ _SQL_STARTS = ("select", "with", "from", "values", "table", "pivot", "unpivot", 
 
 def classify(code: str) -> Literal["sql", "python"]:
     """``sql`` when DuckDB parses ``code``, ``python`` when Python does; otherwise say why."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        (raw,) = con.execute("SELECT json_serialize_sql(?)", [code]).fetchall()[0]
-    finally:
-        con.close()
+    raw = serialize_sql(code)
     if '"error":true' not in raw.replace(" ", ""):
         return "sql"
     try:

@@ -84,7 +84,7 @@ class LineageGraph:
         def label(name: str) -> str:
             n = self.node(name)
             rows = f", {n.rows} rows" if n.rows is not None else ""
-            return f"{name} [{n.status}{rows}]"
+            return f"{name} [{n.status.replace('_', ' ')}{rows}]"
 
         lines: list[str] = []
 

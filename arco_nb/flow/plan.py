@@ -49,7 +49,9 @@ class Task:
     code_version: str
     deps: tuple[str, ...]
     reason: Reason
-    previous: str = ""  # materialization id the decision was compared with
+    # The materialization the decision was compared with. Not part of the plan's JSON: the same
+    # notebook replayed on a fresh root must plan identically, and ids differ between roots.
+    previous: str = ""
     inputs: tuple[tuple[str, str], ...] = ()  # (asset, partition) read, in order
     missing: tuple[str, ...] = ()  # partitioned upstream assets with no partition to read
 
@@ -75,7 +77,6 @@ class Task:
             "code_version": self.code_version,
             "deps": list(self.deps),
             "reason": self.reason,
-            "previous": self.previous,
             "inputs": [list(i) for i in self.inputs],
             "missing": list(self.missing),
         }

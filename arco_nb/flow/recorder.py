@@ -2,14 +2,16 @@
 """A run's event recorder: numbers its events, checks each transition, group-commits them.
 
 Events are appended as one inbox object per *group*, not per event: a run state change flushes
-at once; everything else waits at most ``linger`` seconds (a timer flushes it even while user
-code runs), so many fast tasks share one object. ``docs/adr/0010-event-group-commit.md``.
+at once (``queued`` goes out with ``running``); everything else waits at most ``linger``
+seconds (a timer flushes it even while user code runs), so many fast tasks share one object.
+See ``docs/adr/0010-event-group-commit.md``.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.events import Event
@@ -23,6 +25,49 @@ __all__ = ["DEFAULT_LINGER", "Recorder"]
 DEFAULT_LINGER = 0.1
 
 
+class _Flusher:
+    """One daemon thread for the process that flushes recorders when their linger is up.
+
+    Starting a thread costs about a millisecond; a timer per batch cost more than the rest of a
+    small run.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[Recorder, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, recorder: Recorder, delay: float) -> None:
+        with self._cond:
+            if recorder in self._due:
+                return  # its clock is already running
+            self._due[recorder] = time.monotonic() + delay
+            if self._thread is None or not self._thread.is_alive():  # also after a fork
+                self._thread = threading.Thread(target=self._loop, name="arco-flush", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def cancel(self, recorder: Recorder) -> None:
+        with self._cond:
+            self._due.pop(recorder, None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due:
+                    self._cond.wait()
+                recorder, due = min(self._due.items(), key=lambda item: item[1])
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                del self._due[recorder]
+            recorder.flush_quietly()  # outside our lock: the recorder takes its own
+
+
+_FLUSHER = _Flusher()
+
+
 class Recorder:
     """Appends a run's events and keeps the live state in step (thread-safe)."""
 
@@ -33,7 +78,6 @@ class Recorder:
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self._batch: list[Event] = []
-        self._timer: threading.Timer | None = None
 
     def emit(self, kind: str, asset: str = "", partition: str = "", **payload: Any) -> None:
         """Record one event; run state changes are written before this returns."""
@@ -44,12 +88,11 @@ class Recorder:
             )
             self.state.apply(event)  # raises InvalidTransition before anything is recorded
             self._batch.append(event)
-            if kind == "run" or self.linger <= 0:
+            # "queued" waits for "running", which follows at once: one object for both.
+            if (kind == "run" and payload.get("status") != "queued") or self.linger <= 0:
                 self._flush()
-            elif self._timer is None:
-                self._timer = threading.Timer(self.linger, self._flush_quietly)
-                self._timer.daemon = True
-                self._timer.start()
+            else:
+                _FLUSHER.schedule(self, self.linger)
 
     def flush(self) -> None:
         """Write whatever is buffered now."""
@@ -61,15 +104,14 @@ class Recorder:
         self.flush()
 
     def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        _FLUSHER.cancel(self)
         if self._batch:
             self.events.append(self._batch)  # on failure the batch stays for the next flush
             self._batch = []
 
-    def _flush_quietly(self) -> None:
-        # On the timer's thread nobody could handle an error; the next flush retries and raises.
+    def flush_quietly(self) -> None:
+        """Flush from the flusher thread, where nobody could handle an error: the next flush
+        retries and raises."""
         try:
             self.flush()
         except Exception:

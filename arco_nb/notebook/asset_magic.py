@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from arco_nb.flow.execute import RunResult
     from arco_nb.flow.plan import Plan
     from arco_nb.notebook.session import Session
+    from arco_nb.workspace import Workspace
 
 __all__ = ["AssetPreview", "asset_cell"]
 
@@ -61,8 +62,8 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
         tags=_names(args.tags) or (),
         retries=args.retries,
     )
-    ws.define(spec)
     if args.no_run:
+        ws.define(spec)
         session.changed()
         deps = ", ".join(spec.deps) or "none"
         return Table(
@@ -74,12 +75,17 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
     plan = ws.plan(f"+{spec.name}")
     result = None
     if plan.to_run:  # an unchanged cell records no run at all
-        result = ws.run(f"+{spec.name}", executor=session.settings.executor)
+        # The run's own catalog commit records the definition with the table it made.
+        result = ws.run(plan=plan, executor=session.settings.executor)
+        if result.status != "succeeded":
+            ws.define(spec)  # known to the catalog even when it failed
         session.changed()
         raise_if_failed(result)
         plan = result.plan
+    else:
+        ws.define(spec)  # e.g. a new description: no run, but a new definition
     elapsed = time.perf_counter() - started
-    data = ws.read(spec.name)
+    data = _data(ws, spec.name, plan, result)
     import polars as pl
 
     session.shell.user_ns[spec.name] = pl.from_arrow(data)
@@ -91,6 +97,21 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
         elapsed=elapsed,
         preview_rows=session.settings.preview_rows,
     )
+
+
+def _data(ws: Workspace, name: str, plan: Plan, result: RunResult | None) -> pa.Table:
+    """The asset's data, from the materializations the plan and run name (no log scan)."""
+    from arco_nb.flow.materialize import read_data
+
+    parts = []
+    for task in plan.tasks:
+        if task.asset == name:
+            state = result.state.tasks.get(task.key) if result else None
+            mid = (state.materialization_id if state else "") or task.previous
+            if not mid:
+                return ws.read(name)
+            parts.append((task.partition, mid))
+    return read_data(ws.store, name, parts) if parts else ws.read(name)
 
 
 def raise_if_failed(result: RunResult) -> None:
@@ -143,11 +164,12 @@ class AssetPreview:
         tasks = [t for t in plan.tasks if t.asset == name]
         ran = [t for t in tasks if t.will_run]
         where = f"{len(tasks)} partitions" if tasks and tasks[0].partition else ""
+        rows = f"{data.num_rows:,} row" + ("" if data.num_rows == 1 else "s")
         if ran:
             done = f"materialized {len(ran)} of {where}" if where else "materialized"
-            headline = f"{name}: {done}, {data.num_rows:,} rows in {elapsed * 1000:.0f} ms"
+            headline = f"{name}: {done}, {rows} in {elapsed * 1000:.0f} ms"
         else:
-            headline = f"{name} is up to date: skipped, {data.num_rows:,} rows"
+            headline = f"{name} is up to date: skipped, {rows}"
         up_to_date = tuple(
             sorted({t.asset for t in plan.tasks if not t.will_run and t.asset != name})
         )

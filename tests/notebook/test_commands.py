@@ -102,7 +102,7 @@ def test_lineage(pipeline: TestingShell) -> None:
     assert "<svg" in bundle["image/svg+xml"]
     assert "clean" in bundle["image/svg+xml"]
     assert bundle["text/plain"].splitlines() == [
-        "    <- raw [up_to_date, 5 rows]",
+        "    <- raw [up to date, 5 rows]",
         "* clean [succeeded, 4 rows]",
         "    -> report [never run]",
     ]
