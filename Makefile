@@ -32,10 +32,11 @@ install-dev: $(DEV_STAMP)  ## create .venv and install Arco with every extra and
 dot:  ## make sure graphviz's `dot` program is installed
 	@sh scripts/ensure-dot.sh
 
-demo: install  ## run the demo against ./.arco
+demo: install  ## run the demos, then notebooks/01_quickstart.ipynb headless, against ./.arco
 	@sh scripts/ensure-dot.sh --optional
 	$(BIN)/python examples/core_store_demo.py
 	$(BIN)/python examples/metadata_demo.py
+	$(BIN)/python examples/quickstart_demo.py
 
 test: install-dev  ## everything CI checks: lint, types, tests with coverage, notebooks, docs
 	@sh scripts/ensure-dot.sh
@@ -55,10 +56,13 @@ typecheck: install-dev  ## mypy --strict on arco_nb
 pytest: install-dev  ## the test suite, with coverage gated at 85%
 	$(BIN)/pytest --cov=arco_nb --cov-report=term --cov-fail-under=85 tests
 
-nbval: install-dev  ## execute notebooks/ and compare their stored outputs
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-	  $(BIN)/pytest -p no:cov --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg; \
-	else echo "nbval: no notebooks yet"; fi
+nbval: install-dev  ## execute notebooks/ and compare their stored outputs (each on a fresh root)
+	@for nb in notebooks/*.ipynb; do \
+	  root=$$(mktemp -d -t arco-nb-root-XXXXXX) || exit 1; \
+	  ARCO_ROOT=$$root $(BIN)/pytest -q -p no:cov --nbval "$$nb" \
+	    --nbval-sanitize-with notebooks/sanitize.cfg; status=$$?; \
+	  rm -rf "$$root"; [ $$status -eq 0 ] || exit $$status; \
+	done
 
 docs: install-dev  ## build the documentation (warnings fail)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
