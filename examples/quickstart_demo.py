@@ -15,7 +15,8 @@ import nbformat
 from nbclient import NotebookClient
 
 from arco_nb import Workspace
-from arco_nb.notebook.lineage_view import NO_DOT, LineageView
+from arco_nb.flow.lineage import NO_DOT
+from arco_nb.notebook.lineage_view import LineageView
 
 HERE = Path(__file__).resolve().parent.parent
 NOTEBOOK = HERE / "notebooks" / "01_quickstart.ipynb"

@@ -159,9 +159,10 @@ class AssetDef:
     partitions: str = ""
     description: str = ""
     tags: tuple[str, ...] = ()
+    retries: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "code": self.code,
@@ -171,6 +172,9 @@ class AssetDef:
             "description": self.description,
             "tags": list(self.tags),
         }
+        if self.retries:  # written only when set: records stay as they were without it
+            found["retries"] = self.retries
+        return found
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AssetDef:
@@ -183,6 +187,7 @@ class AssetDef:
             partitions=data.get("partitions", ""),
             description=data.get("description", ""),
             tags=tuple(data.get("tags", ())),
+            retries=data.get("retries", 0),
         )
 
 

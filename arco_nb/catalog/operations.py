@@ -346,6 +346,11 @@ def _check_asset(asset: AssetDef) -> None:
         _text(getattr(asset, attr), f"Asset {attr}")
     _texts(asset.deps, "Asset deps")
     _texts(asset.tags, "Asset tags")
+    if type(asset.retries) is not int or asset.retries < 0:
+        raise CatalogError(
+            f"Asset retries must be a whole number >= 0, not {asset.retries!r}",
+            hint="Fix the definition",
+        )
 
 
 def _check_table(table: Table) -> None:

@@ -70,6 +70,7 @@ def _schemas() -> dict[str, pa.Schema]:
                 ("description", pa.string()),
                 ("tags", strings),
                 ("catalog_version", pa.int64()),
+                ("retries", pa.int64()),
             ]
         ),
     }
@@ -114,6 +115,7 @@ def snapshot_table(state: CatalogState, name: str) -> pa.Table:
     else:
         rows = [
             {**state.assets[k].to_json(), "catalog_version": state.version}
+            | {"retries": state.assets[k].retries}
             for k in sorted(state.assets)
         ]
     return pa.Table.from_pylist(rows, schema=_schemas()[name])
@@ -231,6 +233,7 @@ def _state(data: dict[str, dict[str, list[Any]]], version: int) -> CatalogState:
                 partitions=a["partitions"][i],
                 description=a["description"][i],
                 tags=tuple(a["tags"][i] or ()),
+                retries=int((a.get("retries") or [0] * len(a["name"]))[i] or 0),
             )
             for i in range(len(a["name"]))
         },

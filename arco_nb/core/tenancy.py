@@ -216,4 +216,9 @@ class TenantScope:
         """Return an :class:`~arco_nb.core.storage.ObjectStore` rooted at this scope's prefix."""
         from arco_nb.core.storage import ObjectStore
 
+        if "://" not in self.root and os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise ConfigError(
+                f"The root {self.root!r} is a file, not a directory",
+                hint="Point --root / ARCO_ROOT at a directory (it is created if missing)",
+            )
         return ObjectStore(self.url, storage_options=self.storage_options)

@@ -91,6 +91,7 @@ class AssetSpec:
             partitions=self.partitions,
             description=self.description,
             tags=self.tags,
+            retries=self.retries,
         )
 
 

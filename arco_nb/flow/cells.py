@@ -24,6 +24,7 @@ from arco_nb.flow.assets import (
     Registry,
     _options,
     default_registry,
+    normalise_code,
     serialize_sql,
     sql_table_refs,
 )
@@ -99,6 +100,8 @@ def cell_asset(
                     hint=(f"Did you mean {', '.join(close)}? " if close else "")
                     + "Define it first with %%asset, or list deps with --deps",
                 )
+        if not normalise_code("sql", code):
+            raise AssetDefinitionError(name, "the cell has only comments", hint="Write a query")
         found = tuple(deps) if deps is not None else tuple(sorted(refs))
         spec = AssetSpec(name=name, kind="sql", code=code, deps=found, **options)
     else:
@@ -117,7 +120,24 @@ def cell_asset(
             partitioned=bool(options["partitions"]),
         )
         spec = AssetSpec(name=name, kind="python", code=code, deps=found, fn=fn, **options)
-    return (default_registry if registry is None else registry).add(spec)
+    target = default_registry if registry is None else registry
+    _check_graph(target, spec)
+    return target.add(spec)
+
+
+def _check_graph(registry: Registry, spec: AssetSpec) -> None:
+    """Refuse a definition the graph cannot take, before it replaces the one that works."""
+    from arco_nb.core.errors import AssetNotFound, CycleError
+    from arco_nb.flow.graph import AssetGraph
+
+    try:
+        AssetGraph([*(s for s in registry if s.name != spec.name), spec])
+    except AssetNotFound as exc:
+        raise AssetDefinitionError(
+            spec.name, f"depends on {exc.asset!r}, which is not an asset", hint=exc.hint
+        ) from None
+    except CycleError as exc:
+        raise AssetDefinitionError(spec.name, str(exc.message), hint=exc.hint) from None
 
 
 def spec_from_record(
@@ -135,6 +155,7 @@ def spec_from_record(
         "partitions": record.partitions,
         "description": record.description,
         "tags": record.tags,
+        "retries": record.retries,
     }
     if record.kind == "sql":
         return AssetSpec(kind="sql", **common)  # type: ignore[arg-type]
@@ -143,7 +164,7 @@ def spec_from_record(
     if len(body) == 1 and isinstance(body[0], ast.FunctionDef):
         body[0].decorator_list = []
         scope: dict[str, Any] = dict(namespace or {})
-        exec(compile(tree, _filename(record.name), "exec"), scope)  # only defines the function
+        exec(_compile(record.name, tree, "exec"), scope)  # only defines the function
         fn = scope[body[0].name]
     else:
         fn = _cell_function(
@@ -160,6 +181,16 @@ def spec_from_record(
 def _parse_python(name: str, code: str) -> ast.Module:
     try:
         return ast.parse(textwrap.dedent(code), filename=_filename(name))
+    except SyntaxError as exc:
+        raise AssetDefinitionError(
+            name, f"Python syntax error on line {exc.lineno}: {exc.msg}"
+        ) from None
+
+
+def _compile(name: str, tree: ast.Module | ast.Expression, mode: str) -> Any:
+    # ast.parse accepts some code only the compiler refuses (a top-level return, say).
+    try:
+        return compile(tree, _filename(name), mode)
     except SyntaxError as exc:
         raise AssetDefinitionError(
             name, f"Python syntax error on line {exc.lineno}: {exc.msg}"
@@ -188,8 +219,8 @@ def _cell_function(
     value_expr = None
     if isinstance(last, ast.Expr):
         tree.body.pop()
-        value_expr = compile(ast.Expression(last.value), filename, "eval")
-    body = compile(tree, filename, "exec")
+        value_expr = _compile(name, ast.Expression(last.value), "eval")
+    body = _compile(name, tree, "exec")
 
     def run_cell(**inputs: Any) -> Any:
         scope: dict[str, Any] = dict(namespace or {})

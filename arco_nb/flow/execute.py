@@ -31,6 +31,7 @@ from arco_nb.flow.state import RunState
 if TYPE_CHECKING:
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import EventLog
+    from arco_nb.catalog.events import Event
     from arco_nb.core.storage import ObjectStore
     from arco_nb.flow.assets import AssetSpec
     from arco_nb.flow.graph import AssetGraph
@@ -119,6 +120,7 @@ def execute_plan(
     max_workers: int | None = None,
     client: Any = None,
     linger: float = DEFAULT_LINGER,
+    observer: Callable[[Event], None] | None = None,
 ) -> RunResult:
     """Run ``plan`` and record everything it does.
 
@@ -126,9 +128,10 @@ def execute_plan(
     parallel, ``max_workers`` at most) or ``"dask"`` (on ``client``, a ``distributed.Client``).
     Every executor records the same kinds of facts in the same way; the catalog is updated in
     plan order once the tasks are done, so it ends identical whichever executor ran.
+    ``observer`` sees every event as it is recorded (a progress display, say).
     """
     pool = _Pool(executor, max_workers=max_workers, client=client)
-    run = Recorder(events, new_id(), linger=linger)
+    run = Recorder(events, new_id(), linger=linger, observer=observer)
     try:
         run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor)
         scheduler = _Scheduler(plan, graph, pool=pool, run=run, store=store, latest=latest)
@@ -253,7 +256,12 @@ class _Scheduler:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # the user's code failed (even sys.exit): record it
-            error = user_traceback(exc)
+            # For SQL, DuckDB's message is the whole story; Python gets the user's frames.
+            error = (
+                "".join(traceback.format_exception_only(exc)).strip()
+                if spec.kind == "sql"
+                else user_traceback(exc)
+            )
             self.run.emit("task", *key, status="failed", attempt=attempt, error=error)
             if attempt <= spec.retries:
                 self.retry_at[key] = time.monotonic() + spec.retry_wait(attempt)

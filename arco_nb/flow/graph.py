@@ -46,7 +46,15 @@ class AssetGraph:
                     close = difflib.get_close_matches(dep, list(by_name), n=3)
                     raise AssetNotFound(dep, suggestions=close)
                 deps.append(target)
-            resolved[name] = replace(spec, deps=tuple(sorted(set(deps))))
+            tidy = tuple(sorted(set(deps)))
+            if tidy == spec.deps:
+                resolved[name] = spec
+            else:
+                resolved[name] = replace(spec, deps=tidy)
+                # Same deps as a set, so the same code version: keep what was computed.
+                for cached in ("code_version", "partition_def"):
+                    if cached in spec.__dict__:
+                        resolved[name].__dict__[cached] = spec.__dict__[cached]
         self.specs: Mapping[str, AssetSpec] = resolved
         self.downstream_of: dict[str, list[str]] = {n: [] for n in resolved}
         for name, spec in resolved.items():

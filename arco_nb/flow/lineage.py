@@ -8,13 +8,22 @@ and the CLI consume; they hold plain values only, so they serialise to JSON as t
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from arco_nb.flow.graph import AssetGraph
 
-__all__ = ["AssetInfo", "LineageEdge", "LineageGraph", "asset_info", "build_lineage"]
+__all__ = [
+    "NO_DOT",
+    "AssetInfo",
+    "LineageEdge",
+    "LineageGraph",
+    "asset_info",
+    "build_lineage",
+    "to_dot",
+]
 
 
 @dataclass(frozen=True)
@@ -163,3 +172,55 @@ def asset_info(
         partitions_materialized=(partition_counts or {}).get(name, 0) if spec.partitions else 0,
         description=spec.description,
     )
+
+
+NO_DOT = (
+    "Graphviz's `dot` program is not installed, so lineage is shown as text; "
+    "install it with `apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz`."
+)
+COLOURS = {
+    "succeeded": "#c8e6c9",
+    "up_to_date": "#e8f5e9",
+    "failed": "#ffcdd2",
+    "skipped": "#ffe0b2",
+    "running": "#fff9c4",
+    "pending": "#fff9c4",
+    "never run": "#eeeeee",
+}
+
+
+def _label(node: AssetInfo) -> str:
+    lines = [f"<b>{html.escape(node.name)}</b>"]
+    facts = [node.kind]
+    if node.rows is not None:
+        facts.append(f"{node.rows:,} rows")
+    lines.append(" · ".join(facts))
+    if node.partitions:
+        lines.append(f"{node.partitions_materialized} partitions ({html.escape(node.partitions)})")
+    lines.append(node.status.replace("_", " "))
+    if node.last_materialized is not None:
+        lines.append(node.last_materialized.strftime("%Y-%m-%d %H:%M UTC"))
+    head, rest = lines[0], "<br/>".join(lines[1:])
+    return f'<{head}<br/><font point-size="9">{rest}</font>>'  # a graphviz HTML-like label
+
+
+def to_dot(graph: LineageGraph) -> str:
+    """The graph in graphviz's DOT language: left to right, nodes coloured by last status,
+    the focus outlined in bold. (Rendering it needs graphviz, which only the notebook and the
+    command line import.)"""
+    out = [
+        "digraph lineage {",
+        '  rankdir=LR; bgcolor="transparent";',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
+        '  edge [color="#607d8b"];',
+    ]
+    for node in graph.nodes:
+        colour = COLOURS.get(node.status, "#eeeeee")
+        focus = ', penwidth=3, color="#1565c0"' if node.name == graph.focus else ""
+        tip = f"run {node.last_run_id}" if node.last_run_id else "never run"
+        out.append(
+            f'  "{node.name}" [label={_label(node)}, fillcolor="{colour}", tooltip="{tip}"{focus}];'
+        )
+    out += [f'  "{e.upstream}" -> "{e.downstream}";' for e in graph.edges]
+    out.append("}")
+    return "\n".join(out)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.events import Event
@@ -71,8 +72,16 @@ _FLUSHER = _Flusher()
 class Recorder:
     """Appends a run's events and keeps the live state in step (thread-safe)."""
 
-    def __init__(self, events: EventLog, run_id: str, *, linger: float = DEFAULT_LINGER) -> None:
+    def __init__(
+        self,
+        events: EventLog,
+        run_id: str,
+        *,
+        linger: float = DEFAULT_LINGER,
+        observer: Callable[[Event], None] | None = None,
+    ) -> None:
         self.events = events
+        self.observer = observer
         self.state = RunState(run_id)
         self.linger = linger
         self._seq = itertools.count()
@@ -88,6 +97,8 @@ class Recorder:
             )
             self.state.apply(event)  # raises InvalidTransition before anything is recorded
             self._batch.append(event)
+            if self.observer is not None:
+                self.observer(event)  # progress display: after the state change, in order
             # "queued" waits for "running", which follows at once: one object for both.
             if (kind == "run" and payload.get("status") != "queued") or self.linger <= 0:
                 self._flush()

@@ -54,16 +54,17 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
         args.name,
         cell,
         kind="sql" if args.sql else "python" if args.python else None,
-        deps=_names(args.deps),
+        deps=_names(unquote(args.deps)),
         known=known,
         namespace=session.shell.user_ns,
         partitions=unquote(args.partitions),
         description=unquote(args.description) or "",
-        tags=_names(args.tags) or (),
+        tags=_names(unquote(args.tags)) or (),
         retries=args.retries,
     )
     if args.no_run:
         ws.define(spec)
+        session.defined(spec.name)
         session.changed()
         deps = ", ".join(spec.deps) or "none"
         return Table(
@@ -79,7 +80,7 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
         result = ws.run(plan=plan, executor=session.settings.executor)
         if result.status != "succeeded":
             ws.define(spec)  # known to the catalog even when it failed
-        session.changed()
+            session.changed()
         raise_if_failed(result)
         plan = result.plan
     else:
@@ -89,6 +90,8 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
     import polars as pl
 
     session.shell.user_ns[spec.name] = pl.from_arrow(data)
+    session.defined(spec.name)
+    session.changed()
     return AssetPreview.build(
         spec.name,
         plan,
@@ -119,10 +122,14 @@ def raise_if_failed(result: RunResult) -> None:
     bad = [t for t in result.state.tasks.values() if t.status in {"failed", "skipped"}]
     if result.status == "succeeded" and not any(t.status == "skipped" for t in bad):
         return
+    by_error: dict[str, list[str]] = {}
     for task in bad:
         if task.status == "failed":
             label = f"{task.asset}[{task.partition}]" if task.partition else task.asset
-            print(f"{label} failed (attempt {task.attempt}):\n{task.error}\n", file=sys.stderr)
+            by_error.setdefault(task.error, []).append(f"{label} (attempt {task.attempt})")
+    for error, labels in by_error.items():  # one traceback per distinct error, not per partition
+        more = f" and {len(labels) - 1} more with the same error" if len(labels) > 1 else ""
+        print(f"{labels[0]}{more} failed:\n{error}\n", file=sys.stderr)
     failed = sorted({t.asset for t in bad if t.status == "failed"})
     skipped = sorted({t.asset for t in bad if t.status == "skipped"})
     what = f"{', '.join(failed)} failed" if failed else "nothing failed"

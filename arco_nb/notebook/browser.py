@@ -84,10 +84,18 @@ class CatalogBrowser(widgets.VBox):  # type: ignore[misc]
             for pane in self.panes.values():
                 pane.value = "<i>Select an asset or table.</i>"
             return
-        self.panes["Schema"].value = self._schema(item)
-        self.panes["Preview"].value = self._preview(item)
-        self.panes["Runs"].value = self._runs(item)
-        self.panes["Lineage"].value = self._lineage(item)
+        from arco_nb.core.errors import ArcoError
+
+        for title, render in (
+            ("Schema", self._schema),
+            ("Preview", self._preview),
+            ("Runs", self._runs),
+            ("Lineage", self._lineage),
+        ):
+            try:
+                self.panes[title].value = render(item)
+            except ArcoError as exc:  # one pane that cannot show must not break the others
+                self.panes[title].value = f"<i>{html.escape(str(exc))}</i>"
 
     # -- tabs -------------------------------------------------------------------------------------
     def _schema(self, item: AssetInfo) -> str:
@@ -123,7 +131,8 @@ class CatalogBrowser(widgets.VBox):  # type: ignore[misc]
     def _lineage(self, item: AssetInfo) -> str:
         if item.kind == "table":
             return "<i>Lineage is recorded for assets.</i>"
-        from arco_nb.notebook.lineage_view import NO_DOT, LineageView
+        from arco_nb.flow.lineage import NO_DOT
+        from arco_nb.notebook.lineage_view import LineageView
 
         view = LineageView(self.workspace.lineage(item.name, up=2, down=2))
         svg = view.svg()

@@ -7,12 +7,13 @@ polars, ipywidgets, graphviz) load on first use, not here, so loading stays fast
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
-from traitlets import CaselessStrEnum, Int, Unicode, observe
+from traitlets import CaselessStrEnum, Int, Unicode, default, observe
 
 from arco_nb._version import __version__
 from arco_nb.core.errors import ArcoError
@@ -36,13 +37,21 @@ class Arco(Magics):
         config=True
     )
     executor = CaselessStrEnum(
-        ["inline", "threads", "dask"], default_value="inline", help="How runs execute."
+        ["inline", "threads", "dask"],
+        default_value="inline",
+        help="How runs execute (default: ARCO_EXECUTOR, else inline).",
     ).tag(config=True)
-    preview_rows = Int(5, help="Rows a %%asset preview shows.").tag(config=True)
+    preview_rows = Int(5, min=0, help="Rows a %%asset preview shows.").tag(config=True)
 
     def __init__(self, shell: InteractiveShell, **kwargs: Any) -> None:
         self.session = Session(shell, self)  # first: loading config may already notify
         super().__init__(shell, **kwargs)
+
+    @default("executor")
+    def _executor_from_env(self) -> str:
+        # `arco run notebook.ipynb --executor threads` reaches the kernel through its environment.
+        value = os.environ.get("ARCO_EXECUTOR", "inline").lower()
+        return value if value in {"inline", "threads", "dask"} else "inline"
 
     @observe("root", "tenant", "workspace")
     def _where_changed(self, change: Any) -> None:  # noqa: ARG002 - traitlets' signature

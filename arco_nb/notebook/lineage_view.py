@@ -6,63 +6,15 @@ Without the ``dot`` program the view says, in one line, how to install it and sh
 
 from __future__ import annotations
 
-import html
 import shutil
 from typing import TYPE_CHECKING, Any
 
+from arco_nb.flow.lineage import NO_DOT, to_dot
+
 if TYPE_CHECKING:
-    from arco_nb.flow.lineage import AssetInfo, LineageGraph
+    from arco_nb.flow.lineage import LineageGraph
 
-__all__ = ["NO_DOT", "LineageView", "to_dot"]
-
-NO_DOT = (
-    "Graphviz's `dot` program is not installed, so lineage is shown as text; "
-    "install it with `apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz`."
-)
-COLOURS = {
-    "succeeded": "#c8e6c9",
-    "up_to_date": "#e8f5e9",
-    "failed": "#ffcdd2",
-    "skipped": "#ffe0b2",
-    "running": "#fff9c4",
-    "pending": "#fff9c4",
-    "never run": "#eeeeee",
-}
-
-
-def _label(node: AssetInfo) -> str:
-    lines = [f"<b>{html.escape(node.name)}</b>"]
-    facts = [node.kind]
-    if node.rows is not None:
-        facts.append(f"{node.rows:,} rows")
-    lines.append(" · ".join(facts))
-    if node.partitions:
-        lines.append(f"{node.partitions_materialized} partitions ({html.escape(node.partitions)})")
-    lines.append(node.status.replace("_", " "))
-    if node.last_materialized is not None:
-        lines.append(node.last_materialized.strftime("%Y-%m-%d %H:%M UTC"))
-    head, rest = lines[0], "<br/>".join(lines[1:])
-    return f'<{head}<br/><font point-size="9">{rest}</font>>'  # a graphviz HTML-like label
-
-
-def to_dot(graph: LineageGraph) -> str:
-    """The graph in DOT: left to right, the focus outlined in bold."""
-    out = [
-        "digraph lineage {",
-        '  rankdir=LR; bgcolor="transparent";',
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
-        '  edge [color="#607d8b"];',
-    ]
-    for node in graph.nodes:
-        colour = COLOURS.get(node.status, "#eeeeee")
-        focus = ', penwidth=3, color="#1565c0"' if node.name == graph.focus else ""
-        tip = f"run {node.last_run_id}" if node.last_run_id else "never run"
-        out.append(
-            f'  "{node.name}" [label={_label(node)}, fillcolor="{colour}", tooltip="{tip}"{focus}];'
-        )
-    out += [f'  "{e.upstream}" -> "{e.downstream}";' for e in graph.edges]
-    out.append("}")
-    return "\n".join(out)
+__all__ = ["LineageView", "dot_available"]
 
 
 def dot_available() -> bool:

@@ -36,6 +36,7 @@ class Session:
         self.settings = settings
         self._workspace: Workspace | None = None
         self._browsers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._names: set[str] = set()  # assets this session restored or defined by cell
 
     @property
     def workspace(self) -> Workspace:
@@ -48,13 +49,26 @@ class Session:
                 tenant=self.settings.tenant or None,
                 workspace=self.settings.workspace or None,
             )
-            ws.restore(namespace=self.shell.user_ns)
+            self._names.update(ws.restore(namespace=self.shell.user_ns))
             self._workspace = ws
         return self._workspace
 
     def reset(self) -> None:
-        """Forget the workspace (settings changed); the next use opens the new one."""
+        """Forget the workspace (settings changed); the next use opens the new one.
+
+        Definitions that came from the old workspace (restored, or cells run against it) are
+        forgotten too, so the new workspace's own definitions are the ones that count.
+        """
+        from arco_nb.flow.assets import default_registry
+
+        for name in self._names:
+            default_registry.remove(name)
+        self._names.clear()
         self._workspace = None
+
+    def defined(self, name: str) -> None:
+        """A cell defined ``name`` in this session's workspace."""
+        self._names.add(name)
 
     def where(self) -> str:
         """Where metadata goes, in one line."""
@@ -73,5 +87,10 @@ class Session:
 
     def changed(self) -> None:
         """Something was materialized or defined: refresh open browsers."""
+        from arco_nb.core.errors import ArcoError
+
         for browser in list(self._browsers):
-            browser.refresh()
+            try:
+                browser.refresh()
+            except ArcoError:  # a browser must never break the cell that materialized
+                continue

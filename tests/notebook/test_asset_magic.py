@@ -151,7 +151,7 @@ def test_a_failing_cell_shows_the_users_traceback_and_keeps_data(
     with pytest.raises(UsageError, match=r"Run \w+ failed: boom failed\. Fix the cell") as info:
         ip.run_cell("%%asset boom\nx = orders.height\nraise ValueError(f'bad data: {x} rows')")
     err = capsys.readouterr().err
-    assert "boom failed (attempt 1):" in err
+    assert "boom (attempt 1) failed:" in err
     assert 'File "<asset boom>", line 2' in err
     assert "ValueError: bad data: 3 rows" in err
     assert "arco_nb" not in err
@@ -163,3 +163,66 @@ def test_a_failing_cell_shows_the_users_traceback_and_keeps_data(
     assert ws.read("orders").num_rows == 3, "nothing materialized before is lost"
     ip.run_cell("%%asset boom\norders.head(1)")
     assert ip.user_ns["boom"].height == 1
+
+
+def test_a_refused_definition_keeps_the_one_that_works(ip: TestingShell) -> None:
+    ip.run_cell(ORDERS)
+    ip.run_cell("%%asset clean\nselect * from orders")
+    with pytest.raises(UsageError, match="depends on 'nope', which is not an asset"):
+        ip.run_cell("%%asset clean --deps nope\nselect 1")
+    with pytest.raises(UsageError, match=r"[Cc]ycle"):
+        ip.run_cell("%%asset orders --deps clean\nselect 1")
+    assert "up to date" in repr(ip.out("%%asset clean\nselect * from orders"))
+    ip.run_cell("%%asset other\nselect 1 as x")  # later cells are unaffected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("-- just a note", "only comments"),
+        ("return 1", "Python syntax error on line 1: 'return' outside function"),
+        ("x = 1\nbreak", "Python syntax error on line 2"),
+    ],
+)
+def test_cells_the_compiler_refuses(ip: TestingShell, body: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message) as info:
+        ip.run_cell(f"%%asset odd\n{body}")
+    assert "\n" not in str(info.value)
+
+
+def test_quoted_lists(ip: TestingShell, root: str) -> None:
+    ip.run_cell(ORDERS)
+    ip.run_cell("%%asset t --tags 'pii, finance' --deps 'orders'\nselect * from orders")
+    assert Workspace(root).catalog.load_asset("t").tags == ("finance", "pii")
+    assert default_registry.get("t").deps == ("orders",)
+
+
+def test_retries_survive_a_restart(ip: TestingShell, root: str) -> None:
+    ip.run_cell("%%asset r --retries 2\nselect 1 as x")
+    ip.run_cell("%unload_ext arco")
+    ip.extension_manager.loaded.discard("arco")
+    default_registry.clear()
+    ip.run_cell("%load_ext arco")
+    ip.run_cell(f"%config Arco.root = {root!r}")
+    ip.run_cell("%arco assets")
+    assert default_registry.get("r").retries == 2
+
+
+def test_one_traceback_per_distinct_error(
+    ip: TestingShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(UsageError, match="bad failed"):
+        ip.run_cell("%%asset bad --partitions static:a,b,c\nselect * from read_csv('nowhere.csv')")
+    err = capsys.readouterr().err
+    assert err.count("IO Error") == 1
+    assert "and 2 more with the same error" in err
+    assert "Traceback" not in err, "a SQL failure is DuckDB's message"
+
+
+def test_a_root_that_is_a_file_is_refused(ip: TestingShell, tmp_path: object) -> None:
+    from pathlib import Path
+
+    afile = Path(str(tmp_path)) / "afile"
+    afile.write_text("x")
+    with pytest.raises(UsageError, match="is a file, not a directory"):
+        ip.run_cell(f"%arco use {afile}")

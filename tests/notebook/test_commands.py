@@ -167,3 +167,10 @@ def test_use(ip: TestingShell, tmp_path: object) -> None:
     with pytest.raises(UsageError, match=r"tenant"):
         ip.run_cell(f"%arco use {tmp_path} --tenant ../escape")
     assert "acme" in repr(ip.out("%arco help")), "a refused switch changes nothing"
+
+
+def test_assets_add_up_the_rows_of_partitions(ip: TestingShell) -> None:
+    ip.run_cell("%%asset parts --partitions static:a,b,c\nselect * from range(10) t(x)")
+    row = ip.out("%arco assets").rows[0]
+    assert row[0] == "parts"
+    assert row[5] == 30, "the latest materialization of each partition, added up"

@@ -78,7 +78,8 @@ def test_settings_are_traitlets(ip: TestingShell, root: str) -> None:
     assert "First 1 of 4 rows" in repr(ip.out("%%asset nums\nselect * from range(4) t(n)"))
     ip.run_cell("%config Arco.root = 'memory://elsewhere-nb'")
     assert "memory://elsewhere-nb" in repr(ip.out("%arco help"))
-    assert "nums" in repr(ip.out("%arco assets")), "definitions stay; the new root has no runs"
+    # Another workspace: its own definitions count, not the previous one's.
+    assert "nums" not in repr(ip.out("%arco assets"))
     from arco_nb.notebook.extension import Arco
 
     ip.run_cell("%config Arco.executor = 'fork'")  # IPython logs the TraitError
@@ -87,6 +88,7 @@ def test_settings_are_traitlets(ip: TestingShell, root: str) -> None:
     assert [c.executor for c in ip.configurables if isinstance(c, Arco)] == ["threads"]
     ip.run_cell("%config Arco.executor = 'inline'")
     ip.run_cell(f"%config Arco.root = {root!r}")
+    assert "nums" in repr(ip.out("%arco assets")), "and back: restored from its catalog"
 
 
 def test_loading_is_light() -> None:

@@ -27,7 +27,7 @@ def command(session: Session, line: str, cell: str | None) -> Message:  # noqa: 
         args.root,
         tenant=args.tenant or settings.tenant or None,
         workspace=args.workspace or settings.workspace or None,
-    )
+    ).store()
     settings.root = args.root
     if args.tenant:
         settings.tenant = args.tenant
