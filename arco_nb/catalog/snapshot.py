@@ -178,7 +178,7 @@ def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) ->
                 key, reason="the snapshot file named by the log is missing"
             ) from exc
         try:
-            data[name] = pq.read_table(pa.BufferReader(raw)).to_pydict()
+            data[name] = pq.ParquetFile(pa.BufferReader(raw)).read().to_pydict()
         except (pa.ArrowInvalid, OSError) as exc:
             raise CorruptObject(key, reason=f"not a readable Parquet file ({exc})") from exc
 

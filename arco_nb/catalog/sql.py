@@ -191,7 +191,7 @@ class MetadataSQL:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            tables = [pq.read_table(store.open(k)) for k in keys]
+            tables = [pq.ParquetFile(pa.BufferReader(store.read(k))).read() for k in keys]
             table = pa.concat_tables(tables, promote_options="default")
             self.con.register(f"{name}_arrow", table)
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_arrow")

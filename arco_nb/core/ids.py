@@ -26,6 +26,7 @@ __all__ = [
     "canonical_json",
     "content_hash",
     "content_id",
+    "id_number",
     "id_timestamp",
     "is_id",
     "new_id",
@@ -89,12 +90,17 @@ def is_id(value: str) -> bool:
 
 def id_timestamp(value: str) -> dt.datetime:
     """Return the UTC creation time encoded in an id from :func:`new_id`."""
+    return dt.datetime.fromtimestamp((id_number(value) >> _RANDOM_BITS) / 1000, tz=dt.UTC)
+
+
+def id_number(value: str) -> int:
+    """The 128-bit number an id from :func:`new_id` encodes (e.g. for ``uuid.UUID(int=...)``)."""
     if not is_id(value):
         raise ValueError(f"{value!r} is not an Arco id")
     number = 0
     for c in value:
         number = number * 32 + _DECODE[c]
-    return dt.datetime.fromtimestamp((number >> _RANDOM_BITS) / 1000, tz=dt.UTC)
+    return number
 
 
 def _default(value: Any) -> Any:

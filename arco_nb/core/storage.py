@@ -222,6 +222,12 @@ class _Translate:
         return None
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        # A filesystem refusing an option it was given (storage_options) is bad configuration.
+        if isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc):
+            raise ConfigError(
+                f"The storage options for {self._url} were refused: {exc}",
+                hint="Check storage_options (--storage-option KEY=VALUE)",
+            ) from exc
         # ArcoErrors pass through, and so do TypeError and AttributeError: a caller's mistake.
         if isinstance(exc, Exception) and not isinstance(
             exc, ArcoError | TypeError | AttributeError

@@ -231,6 +231,28 @@ class Registry:
 default_registry = Registry()
 
 
+def _module_imports(func: Callable[..., Any]) -> str:
+    """The import statements at the top level of ``func``'s module, one per line.
+
+    They are part of what the function runs with, and what rebuilding it from the catalog needs
+    (``arco run`` without the module).
+    """
+    module = inspect.getmodule(func)
+    if module is None:
+        return ""
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return ""
+    lines = [
+        ast.unparse(node)
+        for node in tree.body
+        if isinstance(node, ast.Import)
+        or (isinstance(node, ast.ImportFrom) and node.module != "__future__")
+    ]
+    return "".join(f"{line}\n" for line in lines)
+
+
 def _options(
     name: str,
     *,
@@ -338,7 +360,7 @@ def asset(
             retry_delay=retry_delay,
         )
         try:
-            code = textwrap.dedent(inspect.getsource(func))
+            code = _module_imports(func) + textwrap.dedent(inspect.getsource(func))
         except (OSError, TypeError):  # defined where no source is kept (exec, REPL)
             code = f"{func.__module__}.{func.__qualname__}"
         spec = AssetSpec(

@@ -161,11 +161,12 @@ def spec_from_record(
         return AssetSpec(kind="sql", **common)  # type: ignore[arg-type]
     tree = _parse_python(record.name, record.code)
     body = tree.body
-    if len(body) == 1 and isinstance(body[0], ast.FunctionDef):
-        body[0].decorator_list = []
-        scope: dict[str, Any] = dict(namespace or {})
-        exec(_compile(record.name, tree, "exec"), scope)  # only defines the function
-        fn = scope[body[0].name]
+    defs = [n for n in body if isinstance(n, ast.FunctionDef)]
+    if len(defs) == 1 and all(
+        isinstance(n, ast.FunctionDef | ast.Import | ast.ImportFrom) for n in body
+    ):
+        defs[0].decorator_list = []  # an @asset function, after its module's imports
+        fn = _lazy_function(record.name, tree, defs[0], namespace)
     else:
         fn = _cell_function(
             record.name,
@@ -176,6 +177,39 @@ def spec_from_record(
             partitioned=bool(record.partitions),
         )
     return AssetSpec(kind="python", fn=fn, **common)  # type: ignore[arg-type]
+
+
+def _lazy_function(
+    name: str,
+    tree: ast.Module,
+    fndef: ast.FunctionDef,
+    namespace: Mapping[str, Any] | None,
+) -> Callable[..., Any]:
+    """The function ``tree`` defines, built on its first call: looking at a catalog must not
+    run its modules' imports. Its signature comes from the source, annotations as text."""
+    code = _compile(name, tree, "exec")
+    built: list[Callable[..., Any]] = []
+
+    def call(**inputs: Any) -> Any:
+        if not built:
+            scope: dict[str, Any] = dict(namespace or {})
+            exec(code, scope)  # the module's imports, then the function
+            built.append(scope[fndef.name])
+        return built[0](**inputs)
+
+    args = fndef.args
+    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                a.arg,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=ast.unparse(a.annotation) if a.annotation else inspect.Parameter.empty,
+            )
+            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        ]
+    )
+    call.__name__ = call.__qualname__ = fndef.name
+    return call
 
 
 def _parse_python(name: str, code: str) -> ast.Module:

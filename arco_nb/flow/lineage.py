@@ -92,7 +92,7 @@ class LineageGraph:
 
         def label(name: str) -> str:
             n = self.node(name)
-            rows = f", {n.rows} rows" if n.rows is not None else ""
+            rows = f", {n.rows} row{'' if n.rows == 1 else 's'}" if n.rows is not None else ""
             return f"{name} [{n.status.replace('_', ' ')}{rows}]"
 
         lines: list[str] = []

@@ -41,8 +41,8 @@ def test_lineage_after_a_run(memory_root: str, registry: Registry) -> None:
     text = graph.to_text()
     assert text.splitlines() == [
         "    <- raw [succeeded, 2 rows]",
-        "* clean [succeeded, 1 rows]",
-        "    -> report [succeeded, 1 rows]",
+        "* clean [succeeded, 1 row]",
+        "    -> report [succeeded, 1 row]",
     ]
     assert json.loads(json.dumps(graph.to_json()))["focus"] == "clean"
     wide = ws.lineage("report", up=2, down=0, registry=registry)

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Garbage collection by reference: delete files no record names, once they are old enough.
+
+Snapshot files of commits that lost a race or crashed, and data files whose materialization was
+never recorded (a process killed between writing Parquet and appending its facts), are the only
+garbage Arco leaves. A file is collected only when nothing names it *and* the id in its path is
+older than the grace period, so a commit or a run still in flight is never touched. Files are
+judged one by one, not by directory: since ADR 0011 a record may name files of an earlier
+commit's directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from arco_nb.core.ids import id_timestamp, is_id
+
+if TYPE_CHECKING:
+    from arco_nb.core.storage import ObjectStore
+
+__all__ = ["GcResult", "collect"]
+
+
+@dataclass(frozen=True)
+class GcResult:
+    """What one collection did, per prefix."""
+
+    deleted: dict[str, int]
+    kept_young: int
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+def collect(
+    store: ObjectStore,
+    prefixes: dict[str, tuple[str, Iterable[str]]],
+    *,
+    grace: dt.timedelta,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> GcResult:
+    """For each ``name -> (prefix, referenced keys)``: delete unreferenced files under
+    ``prefix`` whose path id is older than ``grace``."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - grace
+    deleted: dict[str, int] = {}
+    young = 0
+    for name, (prefix, referenced) in prefixes.items():
+        keep = set(referenced)
+        count = 0
+        for key in store.list(prefix):
+            if key in keep:
+                continue
+            born = _born(key)
+            if born is None:
+                continue  # not a file Arco named: leave it to a human
+            if born > cutoff:
+                young += 1
+                continue
+            if not dry_run:
+                store.delete(key)
+            count += 1
+        deleted[name] = count
+    return GcResult(deleted, young, dry_run)
+
+
+def _born(key: str) -> dt.datetime | None:
+    """The time in the first id found in ``key`` (directory or file name)."""
+    for part in reversed(key.split("/")):
+        stem = part.split(".", 1)[0]
+        if is_id(stem):
+            return id_timestamp(stem)
+    return None
