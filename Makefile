@@ -32,11 +32,15 @@ install-dev: $(DEV_STAMP)  ## create .venv and install Arco with every extra and
 dot:  ## make sure graphviz's `dot` program is installed
 	@sh scripts/ensure-dot.sh
 
-demo: install  ## run the demos, then notebooks/01_quickstart.ipynb headless, against ./.arco
+demo: install  ## the tours, then `arco run notebooks/01_quickstart.ipynb`, against ./.arco
 	@sh scripts/ensure-dot.sh --optional
 	$(BIN)/python examples/core_store_demo.py
 	$(BIN)/python examples/metadata_demo.py
-	$(BIN)/python examples/quickstart_demo.py
+	$(BIN)/arco run notebooks/01_quickstart.ipynb
+	$(BIN)/arco assets
+	$(BIN)/arco runs --limit 5
+	@$(BIN)/arco lineage orders_clean --format svg -o .arco/quickstart-lineage.svg \
+	  || $(BIN)/arco lineage orders_clean
 
 test: install-dev  ## everything CI checks: lint, types, tests with coverage, notebooks, docs
 	@sh scripts/ensure-dot.sh

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Commands that change or export a workspace: init, compact, gc, export openlineage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from arco_nb.cli.app import Settings, pass_settings
+from arco_nb.cli.output import to_json
+
+MARKER = "workspace.json"
+
+
+@click.command()
+@click.argument("root", required=False)
+@pass_settings
+def init(settings: Settings, root: str | None) -> None:
+    """Create a workspace at ROOT (default: --root, ARCO_ROOT or ./.arco)."""
+    from arco_nb._version import __version__
+    from arco_nb.core.errors import AlreadyExists
+
+    if root is not None:
+        settings.root = root
+    ws = settings.open(restore=False)
+    body = {"created_at": dt.datetime.now(dt.UTC).isoformat(), "created_by": f"arco {__version__}"}
+    try:
+        ws.store.put_if_absent(MARKER, json.dumps(body).encode())
+    except AlreadyExists:
+        click.echo(f"Arco workspace already at {ws.scope.url}")
+        return
+    click.echo(f"Initialized an Arco workspace at {ws.scope.url}")
+    click.echo("Next: `%load_ext arco` in a notebook, or `arco run notebook.ipynb`.")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def compact(settings: Settings, as_json: bool) -> None:
+    """Compact the event inbox into Parquet parts; collect what the grace period allows."""
+    result = settings.open(restore=False).compact()
+    if as_json:
+        click.echo(to_json(result))
+        return
+    click.echo(
+        f"Compacted {result.events} events from {result.inbox_objects} inbox objects into "
+        f"{result.parts_written} Parquet parts; deleted {result.inbox_deleted} inbox objects "
+        f"and {result.parts_deleted} parts past the grace period."
+    )
+
+
+@click.command()
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Minutes a file must be old before it can go.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would go; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def gc(settings: Settings, grace: float, dry_run: bool, as_json: bool) -> None:
+    """Delete snapshot and data files that no record names (lost races, crashed runs)."""
+    result = settings.open(restore=False).gc(grace=dt.timedelta(minutes=grace), dry_run=dry_run)
+    if as_json:
+        click.echo(to_json(result))
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    parts = ", ".join(f"{n} {kind.rstrip('s')} files" for kind, n in result.deleted.items())
+    click.echo(
+        f"{verb} {parts}; kept {result.kept_young} unreferenced files younger than {grace:g} min."
+    )
+
+
+@click.group()
+def export() -> None:
+    """Export metadata to other tools."""
+
+
+@export.command()
+@click.option("--run", "run_id", help="Only this run.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the JSON Lines.",
+)
+@pass_settings
+def openlineage(settings: Settings, run_id: str | None, output: Path) -> None:
+    """OpenLineage RunEvents, one per run state change, as JSON Lines."""
+    from arco_nb.flow.openlineage import run_events
+
+    events = run_events(settings.open(restore=False), run_id=run_id)
+    with output.open("w", encoding="utf-8") as f:
+        for event in events:
+            f.write(json.dumps(event, sort_keys=True) + "\n")
+    click.echo(f"Wrote {len(events)} OpenLineage events to {output}")
+
+
+COMMANDS = [init, compact, gc, export]

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""``arco``: the command group, its global options, and how errors become exit codes.
+
+Exit codes: 0 success, 1 an asset failed, 2 bad input (flags, names, selections, roots).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from arco_nb._version import __version__
+
+if TYPE_CHECKING:
+    from arco_nb.workspace import Workspace
+
+__all__ = ["CliError", "NoPandas", "Settings", "cli", "pass_settings"]
+
+
+class CliError(click.ClickException):
+    """One line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+@dataclass
+class Settings:
+    """The global options, and the workspace they open (on first use)."""
+
+    root: str | None = None
+    tenant: str | None = None
+    workspace: str | None = None
+    storage_options: dict[str, str] = field(default_factory=dict)
+    _ws: Workspace | None = None
+
+    def open(self, *, restore: bool = True) -> Workspace:
+        """The workspace; with ``restore``, the catalog's asset definitions are loaded."""
+        if self._ws is None:
+            from arco_nb.workspace import Workspace
+
+            self._ws = Workspace(
+                self.root,
+                tenant=self.tenant,
+                workspace=self.workspace,
+                storage_options=self.storage_options or None,
+            )
+            if restore:
+                self._ws.restore()
+        return self._ws
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+class ArcoGroup(click.Group):
+    """Turns Arco's own errors into one line and exit code 2; keeps commands in a fixed order."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from arco_nb.core.errors import ArcoError
+
+        try:
+            return super().invoke(ctx)
+        except ArcoError as exc:
+            raise CliError(str(exc)) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's API
+        return list(self.commands)
+
+
+class NoPandas:
+    """An import finder that says pandas is not installed (see :func:`arco_nb.cli.main`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:  # noqa: ARG002
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+def _options(values: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--storage-option")
+        found[key] = value
+    return found
+
+
+@click.group(cls=ArcoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root", envvar="ARCO_ROOT", help="Local path or URL of the lake (default: ./.arco)."
+)
+@click.option("--tenant", envvar="ARCO_TENANT", help="Tenant id (default: default).")
+@click.option("--workspace", envvar="ARCO_WORKSPACE", help="Workspace id (default: default).")
+@click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Passed to fsspec, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable).",
+)
+@click.version_option(__version__, prog_name="arco")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    root: str | None,
+    tenant: str | None,
+    workspace: str | None,
+    storage_options: tuple[str, ...],
+) -> None:
+    """Arco: a notebook-first data catalog and asset orchestrator.
+
+    \b
+    Examples:
+      arco run notebooks/01_quickstart.ipynb     run a notebook's assets headless
+      arco run pipeline.py --select +report      run @asset functions of a module
+      arco assets                                what is defined, and its state
+      arco runs --status failed                  recent failed runs
+      arco show RUN_ID                           one run: tasks, timings, errors
+      arco lineage orders --format svg -o orders.svg
+      arco sql "select asset, rows from arco.materializations" --csv
+      arco --root s3://bucket/lake --tenant acme assets
+
+    Settings also come from ARCO_ROOT, ARCO_TENANT and ARCO_WORKSPACE.
+    """
+    ctx.obj = Settings(root, tenant, workspace, _options(storage_options))
+
+
+def _register() -> None:
+    from arco_nb.cli.admin_cmds import COMMANDS as ADMIN
+    from arco_nb.cli.inspect_cmds import COMMANDS as INSPECT
+    from arco_nb.cli.run_cmd import COMMANDS as RUN
+
+    for command in (*RUN, *INSPECT, *ADMIN):
+        cli.add_command(command)
+
+
+_register()

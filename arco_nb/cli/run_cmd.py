@@ -1,0 +1,305 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""``arco run``: a notebook's assets, a module's @asset functions, or the catalog's assets.
+
+Notebooks run in a real Jupyter kernel through nbclient, cell by cell, with the same magics as
+in Jupyter (ADR 0012): the plans, data and catalog match an interactive run. Modules and the
+catalog's assets run in this process with a progress bar per task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from arco_nb.cli.app import CliError, Settings, pass_settings
+from arco_nb.cli.output import print_rows, to_json
+
+if TYPE_CHECKING:
+    from arco_nb.flow.execute import RunResult
+    from arco_nb.workspace import Workspace
+
+EXECUTORS = click.Choice(["inline", "threads", "dask"])
+
+
+@click.command()
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option("--select", "selection", help="name, +name, name+, tag:x, a,b (default: all).")
+@click.option("--partitions", help="Keys or a range: 2024-01-01..2024-01-31.")
+@click.option("--executor", type=EXECUTORS, default="inline", show_default=True)
+@click.option("--scheduler", help="Dask scheduler address (default: ARCO_DASK_SCHEDULER).")
+@click.option("--force", is_flag=True, help="Run every selected task, even up to date.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@pass_settings
+def run(
+    settings: Settings,
+    target: Path | None,
+    selection: str | None,
+    partitions: str | None,
+    executor: str,
+    scheduler: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Run assets headless: TARGET is a notebook (.ipynb), a module (.py) with @asset
+    functions, or nothing (the assets already in the catalog).
+
+    \b
+    Exit code 0: everything succeeded; 1: an asset failed (or the run was cancelled);
+    2: bad input.
+    """
+    if target is not None and not target.is_file():
+        raise CliError(f"No such notebook or module: {target}")
+    if target is not None and target.suffix == ".ipynb":
+        _run_notebook(settings, target, selection, partitions, executor, force, as_json=as_json)
+        return
+    if target is not None and target.suffix != ".py":
+        raise CliError(f"Cannot run {target.name}: give a .ipynb notebook or a .py module")
+    names = _load_module(target) if target is not None else []
+    ws = settings.open()
+    chosen = selection or (",".join(names) if names else None)
+    result = _run_with_progress(
+        ws,
+        chosen,
+        partitions=partitions,
+        force=force,
+        executor=executor,
+        scheduler=scheduler,
+        quiet=as_json,
+    )
+    _finish([result] if result else [], as_json=as_json)
+
+
+def _load_module(path: Path) -> list[str]:
+    """Import ``path``; return the assets it defined, in definition order."""
+    import runpy
+
+    from arco_nb.flow.assets import default_registry
+
+    before = {s.name: s for s in default_registry}
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        runpy.run_path(str(path), run_name="__arco_run__")
+    except SyntaxError as exc:
+        raise CliError(f"{path}: line {exc.lineno}: {exc.msg}") from None
+    finally:
+        sys.path.pop(0)
+    names = [s.name for s in default_registry if before.get(s.name) is not s]
+    if not names:
+        raise CliError(f"{path} defines no assets; decorate functions with @arco.asset")
+    return names
+
+
+def _run_with_progress(
+    ws: Workspace,
+    selection: str | None,
+    *,
+    partitions: str | None,
+    force: bool,
+    executor: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> RunResult | None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    plan = ws.plan(selection, partitions=partitions, force=force)
+    if not plan.to_run:
+        if not quiet:
+            click.echo(f"Nothing to run: {len(plan.tasks)} tasks up to date ({plan.plan_id}).")
+        return None
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        disable=quiet,
+    )
+    bar = progress.add_task("starting", total=len(plan.to_run))
+
+    def observe(event: Any) -> None:
+        if event.kind != "task":
+            return
+        status = event.payload.get("status")
+        label = f"{event.asset}[{event.partition}]" if event.partition else event.asset
+        if status == "running":
+            progress.update(bar, description=escape(f"running {label}"))
+        elif status in {"succeeded", "failed", "skipped"}:
+            progress.advance(bar)
+
+    with progress:
+        try:
+            return ws.run(plan=plan, executor=executor, scheduler=scheduler, observer=observe)
+        except KeyboardInterrupt:
+            progress.stop()
+            click.echo("Cancelled: the run is recorded as cancelled.", err=True)
+            sys.exit(130)
+
+
+def _finish(results: list[RunResult], *, as_json: bool) -> None:
+    """The summary table, the user's tracebacks of what failed, and the exit code."""
+    rows = []
+    for result in results:
+        for task in result.plan.tasks:
+            state = result.state.tasks[task.key]
+            seconds = None
+            if state.started_at and state.finished_at:
+                seconds = round((state.finished_at - state.started_at).total_seconds(), 3)
+            rows.append(
+                {
+                    "run_id": result.run_id,
+                    "task": task.label,
+                    "status": state.status,
+                    "reason": task.reason,
+                    "attempt": state.attempt,
+                    "seconds": seconds,
+                    "error": state.error,
+                }
+            )
+    failed = [r for r in results if r.status != "succeeded"]
+    if as_json:
+        click.echo(
+            to_json(
+                {
+                    "runs": [
+                        {"run_id": r.run_id, "status": r.status, "plan_id": r.plan.plan_id}
+                        for r in results
+                    ],
+                    "tasks": rows,
+                }
+            )
+        )
+    elif rows:
+        print_rows(rows, ["task", "status", "reason", "attempt", "seconds"], title="Tasks")
+        for row in rows:
+            if row["status"] in {"failed", "skipped"} and row["error"]:
+                click.echo(f"\n{row['task']} {row['status']}:\n{row['error']}", err=True)
+        for result in results:
+            click.echo(f"Run {result.run_id} {result.status} ({result.plan.plan_id})")
+    if failed:
+        sys.exit(1)
+
+
+def _run_notebook(
+    settings: Settings,
+    path: Path,
+    selection: str | None,
+    partitions: str | None,
+    executor: str,
+    force: bool,
+    *,
+    as_json: bool,
+) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    ws = settings.open(restore=False)
+    try:
+        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # nbformat raises several kinds for a damaged file
+        raise CliError(f"{path} is not a readable notebook: {exc}") from None
+    if selection or partitions or force:  # the same command a user would type last
+        line = " ".join(
+            ["%arco run", selection or ""]
+            + ([f"--partitions {partitions}"] if partitions else [])
+            + (["--force"] if force else [])
+        )
+        nb.cells.append(nbformat.v4.new_code_cell(line))  # type: ignore[no-untyped-call]
+    env = dict(os.environ)
+    env.update(
+        {
+            "ARCO_ROOT": ws.scope.root,
+            "ARCO_TENANT": ws.scope.tenant,
+            "ARCO_WORKSPACE": ws.scope.workspace,
+            "ARCO_EXECUTOR": executor,
+        }
+    )
+    started = dt.datetime.now(dt.UTC)
+    client = NotebookClient(
+        nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        disable=as_json,
+    )
+    bar = progress.add_task(f"{path.name}: starting a kernel", total=len(code))
+    error: str | None = None
+    with progress, client.setup_kernel(env=env):
+        for number, index in enumerate(code, 1):
+            cell = nb.cells[index]
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            progress.update(bar, description=escape(f"{path.name} cell {number}: {first[:40]}"))
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError:
+                error = _cell_error(cell, number)
+                break
+            except KeyboardInterrupt:
+                _interrupt(client)
+                progress.stop()
+                click.echo("Cancelled: the running asset's run is recorded as cancelled.", err=True)
+                sys.exit(130)
+            progress.advance(bar)
+    _notebook_summary(ws, started, path, error, as_json=as_json)
+
+
+def _interrupt(client: Any) -> None:
+    """Interrupt the kernel and let the cell finish, so its run records the cancellation."""
+    client.km.interrupt_kernel()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            reply = client.kc.get_shell_msg(timeout=1)
+        except Exception:
+            continue
+        if reply.get("msg_type") == "execute_reply":
+            return
+
+
+def _cell_error(cell: Any, number: int) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            parts.append(output.get("text", ""))
+        if output.get("output_type") == "error":
+            parts.append(f"{output.get('ename')}: {output.get('evalue')}")
+    return f"cell {number} failed:\n" + "".join(parts).strip()
+
+
+def _notebook_summary(
+    ws: Workspace, started: dt.datetime, path: Path, error: str | None, *, as_json: bool
+) -> None:
+    runs = [r for r in ws.runs() if r.queued_at is not None and r.queued_at >= started]
+    runs.reverse()  # oldest first
+    if as_json:
+        click.echo(to_json({"notebook": str(path), "runs": runs, "error": error}))
+    else:
+        print_rows(
+            [vars(r) | {"failed": list(r.failed)} for r in runs],
+            ["run_id", "status", "plan_id", "materialized", "up_to_date", "failed"],
+            title=f"Runs of {path.name}",
+            footer=f"{len(runs)} runs",
+        )
+        if error:
+            click.echo(f"\n{error}", err=True)
+    if error or any(r.status != "succeeded" for r in runs):
+        sys.exit(1)
+
+
+COMMANDS = [run]

@@ -1,0 +1,176 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""``arco run`` on notebooks (in a real kernel), and its parity with an nbval run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from arco_nb import Workspace
+from tests.cli.conftest import run_arco
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def _notebook(path: Path, *cells: str, raises: int | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    if raises is not None:
+        nb.cells[raises].metadata["tags"] = ["raises-exception"]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_notebook_runs_headless(tmp_path: Path) -> None:
+    root = str(tmp_path / "lake")
+    result = run_arco("--root", root, "run", str(NOTEBOOKS / "01_quickstart.ipynb"), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert [r["status"] for r in summary["runs"]] == ["succeeded"] * 3
+    ws = Workspace(root)
+    assert ws.read("revenue_by_customer").num_rows == 2
+    again = run_arco("--root", root, "run", str(NOTEBOOKS / "01_quickstart.ipynb"), "--json")
+    assert json.loads(again.stdout)["runs"] == [], "a second replay is all up to date"
+
+
+def test_selection_and_partitions_become_a_last_cell(tmp_path: Path) -> None:
+    nb = _notebook(
+        tmp_path / "days.ipynb",
+        "%load_ext arco",
+        "%%asset days --partitions daily:2024-01-01 --no-run\n"
+        "select getvariable('partition_key') as day",
+    )
+    root = str(tmp_path / "lake")
+    result = run_arco(
+        "--root", root, "run", str(nb), "--select", "days", "--partitions", "2024-01-01..2024-01-03"
+    )
+    assert result.returncode == 0, result.stderr
+    assert Workspace(root).read("days").num_rows == 3
+
+
+def test_a_failing_cell_exits_1_with_the_users_traceback(tmp_path: Path) -> None:
+    nb = _notebook(
+        tmp_path / "bad.ipynb",
+        "%load_ext arco",
+        "%%asset fine\nselect 1 as x",
+        "%%asset boom --python\nraise ValueError('no data today')",
+        "%%asset never\nselect 2 as x",
+    )
+    root = str(tmp_path / "lake")
+    result = run_arco("--root", root, "run", str(nb))
+    assert result.returncode == 1
+    assert "cell 3 failed" in result.stderr
+    assert "ValueError: no data today" in result.stderr
+    assert "UsageError: Run" in result.stderr
+    ws = Workspace(root)
+    assert ws.read("fine").num_rows == 1, "what ran before is kept"
+    assert [r.status for r in ws.runs()] == ["failed", "succeeded"]
+    tagged = _notebook(
+        tmp_path / "tagged.ipynb",
+        "%load_ext arco",
+        "%%asset boom --python\nraise ValueError('expected')",
+        "%%asset after\nselect 3 as x",
+        raises=1,
+    )
+    assert run_arco("--root", root, "run", str(tagged)).returncode == 1, "its run still failed"
+
+
+def test_bad_notebook_targets(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    result = run_arco("--root", str(tmp_path / "lake"), "run", str(broken))
+    assert result.returncode == 2
+    assert "is not a readable notebook" in result.stderr
+    other = tmp_path / "data.csv"
+    other.write_text("a,b")
+    assert "give a .ipynb notebook or a .py module" in run_arco("run", str(other)).stderr
+
+
+def _fingerprint(root: str) -> dict[str, object]:
+    ws = Workspace(root)
+    ws.restore()
+    latest = ws.latest_materializations()
+    data = {}
+    for (asset, partition), last in sorted(latest.items()):
+        raw = ws.store.read(f"data/{asset}/{partition or '_'}/{last.materialization_id}.parquet")
+        data[asset] = hashlib.sha256(raw).hexdigest()
+    state = ws.catalog.state
+    return {
+        "plan_ids": [r.plan_id for r in reversed(ws.runs())],
+        "data": data,
+        "assets": sorted((a.name, a.kind, a.code_version, a.deps) for a in state.assets.values()),
+        "tables": sorted((k, t.columns) for k, t in state.tables.items()),
+    }
+
+
+@pytest.mark.slow
+def test_parity_of_nbval_and_arco_run(tmp_path: Path) -> None:
+    notebook = NOTEBOOKS / "01_quickstart.ipynb"
+    interactive, headless = str(tmp_path / "interactive"), str(tmp_path / "headless")
+    nbval = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cov",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            str(notebook),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ARCO_ROOT": interactive},
+        timeout=300,
+        check=False,
+    )
+    assert nbval.returncode == 0, nbval.stdout[-2000:]
+    replay = run_arco("--root", headless, "run", str(notebook))
+    assert replay.returncode == 0, replay.stderr
+    a, b = _fingerprint(interactive), _fingerprint(headless)
+    assert len(a["plan_ids"]) == 3  # type: ignore[arg-type]
+    assert a == b
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_a_module_run(tmp_path: Path) -> None:
+    module = tmp_path / "slow.py"
+    marker = tmp_path / "started"
+    module.write_text(
+        "import time, pathlib\nimport arco\nimport pyarrow as pa\n\n\n@arco.asset\n"
+        "def slow() -> pa.Table:\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "    time.sleep(60)\n"
+        "    return pa.table({'x': [1]})\n"
+    )
+    root = str(tmp_path / "lake")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arco_nb.cli", "--root", root, "run", str(module)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Cancelled" in err
+    assert [r.status for r in Workspace(root).runs()] == ["cancelled"]
