@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -251,7 +252,11 @@ def _run_notebook(
                 error = _cell_error(cell, number)
                 break
             except KeyboardInterrupt:
-                _interrupt(client)
+                import logging
+
+                # nbclient's interrupted task would be reported at exit; the user pressed Ctrl-C.
+                logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+                _interrupt(client, ws, started)
                 progress.stop()
                 click.echo("Cancelled: the running asset's run is recorded as cancelled.", err=True)
                 sys.exit(130)
@@ -259,17 +264,23 @@ def _run_notebook(
     _notebook_summary(ws, started, path, error, as_json=as_json)
 
 
-def _interrupt(client: Any) -> None:
-    """Interrupt the kernel and let the cell finish, so its run records the cancellation."""
-    client.km.interrupt_kernel()
+def _interrupt(client: Any, ws: Workspace, started: dt.datetime) -> None:
+    """Interrupt the kernel as Jupyter does for a local kernel (SIGINT), then wait until no
+    run this command started is still running: the executor records the cancellation."""
+    pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGINT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        try:
-            reply = client.kc.get_shell_msg(timeout=1)
-        except Exception:
-            continue
-        if reply.get("msg_type") == "execute_reply":
+        running = [
+            r
+            for r in ws.runs(status="running")
+            if r.queued_at is not None and r.queued_at >= started
+        ]
+        if not running:
             return
+        time.sleep(0.2)
 
 
 def _cell_error(cell: Any, number: int) -> str:

@@ -174,3 +174,30 @@ def test_ctrl_c_cancels_a_module_run(tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert "Cancelled" in err
     assert [r.status for r in Workspace(root).runs()] == ["cancelled"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_a_notebook_run(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    nb = _notebook(
+        tmp_path / "slow.ipynb",
+        "%load_ext arco",
+        "%%asset slow --python\nimport time, pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text('x')\ntime.sleep(60)\n1",
+    )
+    root = str(tmp_path / "lake")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arco_nb.cli", "--root", root, "run", str(nb)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Cancelled" in err
+    assert "Traceback" not in err
+    assert [r.status for r in Workspace(root).runs()] == ["cancelled"]
