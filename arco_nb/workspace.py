@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -112,12 +112,21 @@ class Workspace:
 
         Returns whether the catalog changed.
         """
+        return self.define_all([spec])
+
+    def define_all(self, specs: Sequence[AssetSpec]) -> bool:
+        """Record every definition that changed, in one catalog commit."""
         from arco_nb.catalog.operations import DefineAsset
 
-        record = spec.to_record()
-        if self.catalog.state.assets.get(spec.name) == record:
+        state = self.catalog.state
+        ops = [
+            DefineAsset(spec.to_record())
+            for spec in specs
+            if state.assets.get(spec.name) != spec.to_record()
+        ]
+        if not ops:
             return False
-        self.catalog.commit([DefineAsset(record)], author="arco-define")
+        self.catalog.commit(ops, author="arco-define")
         return True
 
     def restore(
@@ -514,11 +523,15 @@ class Workspace:
         from arco_nb.catalog.catalog import SNAPSHOT_PREFIX
         from arco_nb.catalog.gc import collect
 
-        snapshots = {k for c in self.catalog.history() for k in c.snapshot.values()}
-        data = set(self.events.read_table("materializations").column("path").to_pylist())
+        def named() -> tuple[set[str], set[str]]:
+            snapshots = {k for c in self.catalog.history() for k in c.snapshot.values()}
+            data = set(self.events.read_table("materializations").column("path").to_pylist())
+            return snapshots, data
+
         return collect(
             self.store,
-            {"snapshots": (SNAPSHOT_PREFIX, snapshots), "data": ("data", data)},
+            {"snapshots": SNAPSHOT_PREFIX, "data": "data"},
+            named,
             grace=dt.timedelta(hours=1) if grace is None else grace,
             dry_run=dry_run,
         )
@@ -554,4 +567,10 @@ def _dask_client(scheduler: str | None) -> Any:
         raise ConfigError(
             "The dask executor needs distributed", hint="pip install 'arco-nb[dask]'"
         ) from exc
-    return Client(address)  # type: ignore[no-untyped-call]
+    try:
+        return Client(address, timeout=10)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise ConfigError(
+            f"Cannot reach the Dask scheduler at {address!r}: {exc}",
+            hint="Check the address (tcp://host:8786) and that the scheduler is running",
+        ) from None

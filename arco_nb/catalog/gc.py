@@ -12,7 +12,7 @@ commit's directory.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,21 +39,28 @@ class GcResult:
 
 def collect(
     store: ObjectStore,
-    prefixes: dict[str, tuple[str, Iterable[str]]],
+    prefixes: dict[str, str],
+    named: Callable[[], Iterable[Iterable[str]]],
     *,
     grace: dt.timedelta,
     now: dt.datetime | None = None,
     dry_run: bool = False,
 ) -> GcResult:
-    """For each ``name -> (prefix, referenced keys)``: delete unreferenced files under
-    ``prefix`` whose path id is older than ``grace``."""
+    """Delete the files under each of ``prefixes`` that ``named()`` (one set of keys per
+    prefix, in the same order) does not name and whose path id is older than ``grace``.
+
+    ``named`` is asked after listing too: a record committed while we listed protects its files.
+    """
     cutoff = (now or dt.datetime.now(dt.UTC)) - grace
+    before = [set(keys) for keys in named()]
+    listed = {name: store.list(prefix) for name, prefix in prefixes.items()}
+    after = [set(keys) for keys in named()]
     deleted: dict[str, int] = {}
     young = 0
-    for name, (prefix, referenced) in prefixes.items():
-        keep = set(referenced)
+    for i, (name, keys) in enumerate(listed.items()):
+        keep = before[i] | after[i]
         count = 0
-        for key in store.list(prefix):
+        for key in keys:
             if key in keep:
                 continue
             born = _born(key)

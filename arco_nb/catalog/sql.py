@@ -121,7 +121,12 @@ class MetadataSQL:
             try:
                 # Run it now, under the lock: a lazy relation would run later, against views
                 # another thread may be rebuilding. The result is an Arrow-backed relation.
-                return self.con.from_arrow(self.con.sql(query).to_arrow_table())
+                relation = self.con.sql(query)
+                if relation is None:  # no statement, or one that returns nothing
+                    raise ArcoError(
+                        "The query returns no rows to show", hint="Write a SELECT (or VALUES)"
+                    )
+                return self.con.from_arrow(relation.to_arrow_table())
             except duckdb.Error as exc:
                 raise ArcoError(
                     f"SQL error: {str(exc).splitlines()[0].rstrip('!. ')}",

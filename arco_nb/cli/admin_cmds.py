@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import click
 
-from arco_nb.cli.app import Settings, pass_settings
+from arco_nb.cli.app import CliError, Settings, pass_settings
 from arco_nb.cli.output import to_json
 
 MARKER = "workspace.json"
@@ -55,7 +56,7 @@ def compact(settings: Settings, as_json: bool) -> None:
 @click.command()
 @click.option(
     "--grace",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=5_256_000),  # ten years
     default=60.0,
     show_default=True,
     help="Minutes a file must be old before it can go.",
@@ -65,6 +66,8 @@ def compact(settings: Settings, as_json: bool) -> None:
 @pass_settings
 def gc(settings: Settings, grace: float, dry_run: bool, as_json: bool) -> None:
     """Delete snapshot and data files that no record names (lost races, crashed runs)."""
+    if math.isnan(grace):  # NaN slips through FloatRange
+        raise click.BadParameter("not a number", param_hint="--grace")
     result = settings.open(restore=False).gc(grace=dt.timedelta(minutes=grace), dry_run=dry_run)
     if as_json:
         click.echo(to_json(result))
@@ -96,9 +99,12 @@ def openlineage(settings: Settings, run_id: str | None, output: Path) -> None:
     from arco_nb.flow.openlineage import run_events
 
     events = run_events(settings.open(restore=False), run_id=run_id)
-    with output.open("w", encoding="utf-8") as f:
-        for event in events:
-            f.write(json.dumps(event, sort_keys=True) + "\n")
+    try:
+        with output.open("w", encoding="utf-8") as f:
+            for event in events:
+                f.write(json.dumps(event, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise CliError(f"Cannot write {output}: {exc.strerror}") from None
     click.echo(f"Wrote {len(events)} OpenLineage events to {output}")
 
 

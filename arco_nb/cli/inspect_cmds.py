@@ -99,11 +99,11 @@ def runs(
 ) -> None:
     """Recent runs, newest first."""
     ws = settings.open()
-    if asset is not None:
+    found = ws.runs(asset=asset, status=status, limit=limit)
+    if asset is not None and not found:
         from arco_nb.flow.assets import default_registry
 
-        default_registry.get(asset)  # unknown names fail with close matches
-    found = ws.runs(asset=asset, status=status, limit=limit)
+        default_registry.get(asset)  # an unknown name fails with close matches
     columns = ["run_id", "status", "queued_at", "materialized", "up_to_date", "failed"]
     print_rows(
         [vars(r) | {"failed": list(r.failed)} for r in found],
@@ -235,7 +235,10 @@ def lineage(
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+        try:
+            output.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"Cannot write {output}: {exc.strerror}") from None
         click.echo(f"Wrote {output}")
 
 

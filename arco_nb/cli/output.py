@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,8 @@ __all__ = ["cell", "print_rows", "to_json"]
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or Infinity
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -31,7 +34,7 @@ def _plain(value: Any) -> Any:
 
 def to_json(value: Any) -> str:
     """JSON for programs: datetimes as ISO 8601, dataclasses as objects."""
-    return json.dumps(_plain(value), indent=2, default=str)
+    return json.dumps(_plain(value), indent=2, default=str, allow_nan=False)
 
 
 def cell(value: Any) -> str:

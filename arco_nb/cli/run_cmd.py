@@ -8,7 +8,9 @@ catalog's assets run in this process with a progress bar per task.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import sys
@@ -61,18 +63,24 @@ def run(
         return
     if target is not None and target.suffix != ".py":
         raise CliError(f"Cannot run {target.name}: give a .ipynb notebook or a .py module")
-    names = _load_module(target) if target is not None else []
-    ws = settings.open()
-    chosen = selection or (",".join(names) if names else None)
-    result = _run_with_progress(
-        ws,
-        chosen,
-        partitions=partitions,
-        force=force,
-        executor=executor,
-        scheduler=scheduler,
-        quiet=as_json,
-    )
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        # With --json, stdout is for the JSON only: the user's prints go to stderr.
+        names = _load_module(target) if target is not None else []
+        ws = settings.open()
+        if names:
+            from arco_nb.flow.assets import default_registry
+
+            ws.define_all([default_registry.get(n) for n in names])  # known even if they fail
+        chosen = selection or (",".join(names) if names else None)
+        result = _run_quietly(
+            ws,
+            chosen,
+            partitions=partitions,
+            force=force,
+            executor=executor,
+            scheduler=scheduler,
+            quiet=as_json,
+        )
     _finish([result] if result else [], as_json=as_json)
 
 
@@ -88,6 +96,12 @@ def _load_module(path: Path) -> list[str]:
         runpy.run_path(str(path), run_name="__arco_run__")
     except SyntaxError as exc:
         raise CliError(f"{path}: line {exc.lineno}: {exc.msg}") from None
+    except (Exception, SystemExit) as exc:  # the module's own code failed while importing
+        import traceback
+
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        where = f" (line {frames[-1].lineno})" if frames else ""
+        raise CliError(f"{path} failed to import{where}: {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.pop(0)
     names = [s.name for s in default_registry if before.get(s.name) is not s]
@@ -96,7 +110,7 @@ def _load_module(path: Path) -> list[str]:
     return names
 
 
-def _run_with_progress(
+def _run_quietly(
     ws: Workspace,
     selection: str | None,
     *,
@@ -211,12 +225,16 @@ def _run_notebook(
     except Exception as exc:  # nbformat raises several kinds for a damaged file
         raise CliError(f"{path} is not a readable notebook: {exc}") from None
     if selection or partitions or force:  # the same command a user would type last
+        import shlex
+
         line = " ".join(
-            ["%arco run", selection or ""]
-            + ([f"--partitions {partitions}"] if partitions else [])
+            ["%arco run", shlex.quote(selection) if selection else ""]
+            + ([f"--partitions {shlex.quote(partitions)}"] if partitions else [])
             + (["--force"] if force else [])
         )
-        nb.cells.append(nbformat.v4.new_code_cell(line))  # type: ignore[no-untyped-call]
+        cell = nbformat.v4.new_code_cell(f"%load_ext arco\n{line}")  # type: ignore[no-untyped-call]
+        cell.metadata["arco_cli"] = True
+        nb.cells.append(cell)
     env = dict(os.environ)
     env.update(
         {
@@ -226,6 +244,8 @@ def _run_notebook(
             "ARCO_EXECUTOR": executor,
         }
     )
+    if settings.storage_options:
+        env["ARCO_STORAGE_OPTIONS"] = json.dumps(settings.storage_options)
     started = dt.datetime.now(dt.UTC)
     client = NotebookClient(
         nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
@@ -250,6 +270,8 @@ def _run_notebook(
                 client.execute_cell(cell, index)
             except CellExecutionError:
                 error = _cell_error(cell, number)
+                if cell.metadata.get("arco_cli") and "UsageError" in error:
+                    raise CliError(error.splitlines()[-1].removeprefix("UsageError: ")) from None
                 break
             except KeyboardInterrupt:
                 import logging
@@ -284,12 +306,19 @@ def _interrupt(client: Any, ws: Workspace, started: dt.datetime) -> None:
 
 
 def _cell_error(cell: Any, number: int) -> str:
+    """What the cell showed: the magic's stderr (the user's traceback), or the traceback."""
+    import re
+
     parts = []
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             parts.append(output.get("text", ""))
         if output.get("output_type") == "error":
-            parts.append(f"{output.get('ename')}: {output.get('evalue')}")
+            if output.get("ename") == "UsageError" or parts:
+                parts.append(f"{output.get('ename')}: {output.get('evalue')}")
+            else:  # plain Python in the notebook failed: its traceback, without colours
+                text = "\n".join(output.get("traceback", []))
+                parts.append(re.sub(r"\x1b\[[0-9;]*m", "", text))
     return f"cell {number} failed:\n" + "".join(parts).strip()
 
 

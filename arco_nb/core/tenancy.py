@@ -191,10 +191,14 @@ class TenantScope:
         """Build a scope from arguments, falling back to ``ARCO_ROOT``, ``ARCO_TENANT``,
         ``ARCO_WORKSPACE`` and then the defaults (``./.arco``, ``default``, ``default``)."""
         env = os.environ if environ is None else environ
+        # An argument given as "" is a mistake to report, not "use the default"; an empty
+        # environment variable counts as unset.
+        if storage_options is None and env.get("ARCO_STORAGE_OPTIONS"):
+            storage_options = _options_from_env(env["ARCO_STORAGE_OPTIONS"])
         return cls(
-            root or env.get("ARCO_ROOT") or DEFAULT_ROOT,
-            tenant or env.get("ARCO_TENANT") or DEFAULT_TENANT,
-            workspace or env.get("ARCO_WORKSPACE") or DEFAULT_WORKSPACE,
+            root if root is not None else env.get("ARCO_ROOT") or DEFAULT_ROOT,
+            tenant if tenant is not None else env.get("ARCO_TENANT") or DEFAULT_TENANT,
+            workspace if workspace is not None else env.get("ARCO_WORKSPACE") or DEFAULT_WORKSPACE,
             storage_options=storage_options or {},
         )
 
@@ -222,3 +226,20 @@ class TenantScope:
                 hint="Point --root / ARCO_ROOT at a directory (it is created if missing)",
             )
         return ObjectStore(self.url, storage_options=self.storage_options)
+
+
+def _options_from_env(text: str) -> dict[str, Any]:
+    """``ARCO_STORAGE_OPTIONS``: a JSON object of fsspec options (how a headless notebook
+    kernel gets the command line's ``--storage-option``s)."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "ARCO_STORAGE_OPTIONS is not a JSON object",
+            hint='Write it like {"endpoint_url": "http://127.0.0.1:9000"}',
+        )
+    return value

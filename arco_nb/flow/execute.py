@@ -103,9 +103,10 @@ class _Pool:
         done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
         return list(done)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        # After Ctrl-C, do not wait for a running task to finish: its result would be ignored.
         if self._threads is not None:
-            self._threads.shutdown(wait=True, cancel_futures=True)
+            self._threads.shutdown(wait=wait, cancel_futures=True)
 
 
 def execute_plan(
@@ -132,6 +133,7 @@ def execute_plan(
     """
     pool = _Pool(executor, max_workers=max_workers, client=client)
     run = Recorder(events, new_id(), linger=linger, observer=observer)
+    interrupted = False
     try:
         run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor)
         scheduler = _Scheduler(plan, graph, pool=pool, run=run, store=store, latest=latest)
@@ -150,12 +152,14 @@ def execute_plan(
             failed = any(t.status == "failed" for t in run.state.tasks.values())
             run.emit("run", status="failed" if failed else "succeeded")
         except BaseException:  # Ctrl-C, or anything that stops the run: record it as cancelled
+            interrupted = True
             if run.state.status in {"queued", "running"}:
                 with contextlib.suppress(Exception):  # the original error matters more
+                    _close_tasks(run)
                     run.emit("run", status="cancelled")
             raise
     finally:
-        pool.close()
+        pool.close(wait=not interrupted)
         in_flight = sys.exc_info()[1] is not None
         try:
             run.close()
@@ -163,6 +167,21 @@ def execute_plan(
             if not in_flight:
                 raise
     return RunResult(run.state.run_id, plan, run.state)
+
+
+def _close_tasks(run: Recorder) -> None:
+    """A cancelled run leaves no task open: running ones failed, pending ones were skipped."""
+    for (asset, partition), task in list(run.state.tasks.items()):
+        if task.status == "running":
+            run.emit(
+                "task",
+                asset,
+                partition,
+                status="failed",
+                error="cancelled: the run was interrupted",
+            )
+        elif task.status == "pending":
+            run.emit("task", asset, partition, status="skipped", error="the run was cancelled")
 
 
 class _Scheduler:

@@ -107,7 +107,7 @@ def test_inspecting(arco: Arco, pipeline: Path, tmp_path: Path) -> None:
     assert [t["table"] for t in catalog] == ["assets.numbers", "assets.regional", "assets.total"]
     assert catalog[2]["columns"] == ["total int64"]
     history = json.loads(arco("history", "--json", "--limit", "1").output)
-    assert history[0]["version"] == 1
+    assert history[0]["version"] == 2, "the definitions, then the tables the run made"
     assert (
         arco(
             "sql", "select asset, rows from arco.materializations where asset = 'total'", "--csv"
@@ -162,7 +162,17 @@ def test_init_compact_gc(arco: Arco, pipeline: Path, root: str) -> None:
         (["sql", "select * from nowhere"], "nowhere does not exist"),
         (["show", "01m8dzzzzzzzzzzzzzzzzzzzzz"], "No run"),
         (["lineage", "total", "--up", "-1"], "-1 is not in the range"),
-        (["plan", "--partitions", "2024-01-01"], "no selected asset is partitioned"),
+        (["plan", "total", "--partitions", "2024-01-01"], "no selected asset is partitioned"),
+        (["sql", ";"], "The query returns no rows to show"),
+        (["lineage", "total", "-o", "/nonexistent/dir/x.txt"], "Cannot write"),
+        (["export", "openlineage", "-o", "/nonexistent/dir/x.jsonl"], "Cannot write"),
+        (["gc", "--grace", "nan"], "--grace"),
+        (["gc", "--grace", "1e12"], "--grace"),
+        (["--tenant", "", "assets"], "tenant id must match"),
+        (
+            ["run", "--executor", "dask", "--scheduler", "notaurl"],
+            "Cannot reach the Dask scheduler",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -247,3 +257,51 @@ def test_every_command_runs_as_a_real_process(tmp_path: Path, pipeline: Path) ->
         result = run_arco("--root", root, *args)
         assert result.returncode == 0, (args, result.stderr)
         assert result.stdout.strip(), args
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "raise RuntimeError('boom at import')\n",
+            "failed to import (line 1): RuntimeError: boom at import",
+        ),
+        ("import nonexistent_module_xyz\n", "ModuleNotFoundError"),
+        ("import sys\nsys.exit(0)\n", "SystemExit"),
+        ("x = 1\n", "defines no assets"),
+        ("def (:\n", "line 1"),
+    ],
+)
+def test_modules_that_cannot_be_run(arco: Arco, tmp_path: Path, source: str, message: str) -> None:
+    module = tmp_path / "mod.py"
+    module.write_text(source)
+    result = arco("run", str(module))
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_json_is_strict_json(arco: Arco) -> None:
+    out = arco("sql", "select 'nan'::double as x, 'inf'::double as y", "--json").output
+    assert json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}")) == [
+        {"x": None, "y": None}
+    ]
+
+
+def test_user_prints_do_not_spoil_json(arco: Arco, tmp_path: Path) -> None:
+    module = tmp_path / "printy.py"
+    module.write_text(
+        "import arco\nimport pyarrow as pa\nprint('loading')\n\n\n@arco.asset\n"
+        "def p() -> pa.Table:\n    print('computing')\n    return pa.table({'x': [1]})\n"
+    )
+    result = arco("run", str(module), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["runs"][0]["status"] == "succeeded"
+    assert "loading" in result.stderr
+
+
+def test_an_asset_that_only_ever_failed_is_known(arco: Arco, failing: Path) -> None:
+    arco("run", str(failing))
+    runs = json.loads(arco("runs", "--asset", "broken", "--json").output)
+    assert [r["status"] for r in runs] == ["failed"]
+    assert "broken" in [a["asset"] for a in json.loads(arco("assets", "--json").output)]

@@ -76,6 +76,11 @@ def test_a_failing_cell_exits_1_with_the_users_traceback(tmp_path: Path) -> None
     assert "cell 3 failed" in result.stderr
     assert "ValueError: no data today" in result.stderr
     assert "UsageError: Run" in result.stderr
+    plain = _notebook(tmp_path / "plain.ipynb", "x = 1", "1 / 0")
+    divided = run_arco("--root", root, "run", str(plain))
+    assert divided.returncode == 1
+    assert "ZeroDivisionError" in divided.stderr
+    assert "1 / 0" in divided.stderr, "the traceback shows the failing line"
     ws = Workspace(root)
     assert ws.read("fine").num_rows == 1, "what ran before is kept"
     assert [r.status for r in ws.runs()] == ["failed", "succeeded"]
@@ -95,6 +100,10 @@ def test_bad_notebook_targets(tmp_path: Path) -> None:
     result = run_arco("--root", str(tmp_path / "lake"), "run", str(broken))
     assert result.returncode == 2
     assert "is not a readable notebook" in result.stderr
+    fine = _notebook(tmp_path / "fine.ipynb", "%load_ext arco", "%%asset one\nselect 1 as x")
+    unknown = run_arco("--root", str(tmp_path / "lake"), "run", str(fine), "--select", "nope")
+    assert unknown.returncode == 2
+    assert "Unknown asset 'nope'" in unknown.stderr
     other = tmp_path / "data.csv"
     other.write_text("a,b")
     assert "give a .ipynb notebook or a .py module" in run_arco("run", str(other)).stderr
@@ -173,7 +182,11 @@ def test_ctrl_c_cancels_a_module_run(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "Cancelled" in err
-    assert [r.status for r in Workspace(root).runs()] == ["cancelled"]
+    ws = Workspace(root)
+    assert [r.status for r in ws.runs()] == ["cancelled"]
+    tasks = ws.tasks(ws.runs()[0].run_id)
+    assert [(t.asset, t.status) for t in tasks] == [("slow", "failed")], "no task left running"
+    assert tasks[0].error == "cancelled: the run was interrupted"
 
 
 @pytest.mark.slow
