@@ -395,11 +395,36 @@ class Workspace:
             partition_counts=counts,
         )
 
-    def assets(self, *, registry: Registry | None = None) -> list[AssetInfo]:
-        """Every defined asset with its latest status, rows and materialization, by name."""
+    def assets(
+        self, *, registry: Registry | None = None, catalog_only: bool = False
+    ) -> list[AssetInfo]:
+        """Every defined asset with its latest status, rows and materialization, by name.
+
+        ``catalog_only``: the definitions the catalog records, without building (or checking)
+        a graph of them; what a listing needs, and faster.
+        """
+        from types import SimpleNamespace
+
+        from arco_nb.flow.assets import AssetSpec
         from arco_nb.flow.lineage import asset_info
 
-        graph = self._graph(registry)
+        if catalog_only:
+            graph: Any = SimpleNamespace(
+                specs={
+                    r.name: AssetSpec(
+                        name=r.name,
+                        kind="sql" if r.kind == "sql" else "python",
+                        code=r.code,
+                        deps=r.deps,
+                        partitions=r.partitions,
+                        description=r.description,
+                        tags=r.tags,
+                    )
+                    for r in self.catalog.state.assets.values()
+                }
+            )
+        else:
+            graph = self._graph(registry)
         status, mats, counts = self._latest_by_asset()
         return [asset_info(graph, n, status, mats, counts) for n in sorted(graph.specs)]
 
@@ -410,34 +435,9 @@ class Workspace:
         dict[str, tuple[str, int, dt.datetime, str]],
         dict[str, int],
     ]:
-        # Plain loops over two fact tables: no SQL engine and no Arrow compute kernels to load,
-        # so `arco assets` and the browser start fast (100k events take ~50 ms).
-        terminal = {"succeeded", "failed", "skipped", "up_to_date"}
-        t = self.events.read_table("task_transitions").select(["asset", "at", "status", "run_id"])
-        newest: dict[str, tuple[dt.datetime, str, str]] = {}
-        for asset, at, state, run in zip(*t.to_pydict().values(), strict=True):
-            if state in terminal and (asset not in newest or newest[asset][:2] <= (at, run)):
-                newest[asset] = (at, run, state)
-        status = {asset: (state, run) for asset, (_, run, state) in newest.items()}
-        m = self.events.read_table("materializations").select(
-            ["asset", "partition", "at", "materialization_id", "rows", "run_id"]
-        )
-        latest: dict[tuple[str, str], tuple[dt.datetime, str, int, str]] = {}
-        for asset, key, at, mid, rows, run in zip(*m.to_pydict().values(), strict=True):
-            if (asset, key) not in latest or latest[(asset, key)][:2] < (at, mid):
-                latest[(asset, key)] = (at, mid, rows or 0, run)
-        mats: dict[str, tuple[str, int, dt.datetime, str]] = {}
-        counts: dict[str, int] = {}
-        # Rows: the latest materialization of each partition, added up.
-        for (asset, _), (at, mid, rows, run) in latest.items():
-            before = mats.get(asset)
-            total = (before[1] if before else 0) + rows
-            if before is None or (at, mid) > (before[2], before[0]):
-                mats[asset] = (mid, total, at, run)
-            else:
-                mats[asset] = (before[0], total, before[2], before[3])
-            counts[asset] = counts.get(asset, 0) + 1
-        return status, mats, counts
+        from arco_nb.flow.lineage import latest_by_asset
+
+        return latest_by_asset(self.events)
 
     def explain(
         self, asset: str, *, partitions: str | None = None, registry: Registry | None = None

@@ -9,9 +9,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from arco_nb import Workspace
 from arco_nb.catalog.operations import DefineAsset
 from arco_nb.flow.assets import Registry, sql_asset
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled() -> None:
+    """Bytecode, as an installed wheel has it (this checkout may run with
+    PYTHONDONTWRITEBYTECODE, which would make every start compile Arco's sources)."""
+    import compileall
+
+    import arco_nb
+
+    compileall.compile_dir(Path(arco_nb.__file__).parent, quiet=1)
 
 
 def _arco(*args: str) -> None:

@@ -212,6 +212,27 @@ class EventLog:
         except ObjectNotFound:  # collected meanwhile: a compaction committed
             return now, None
 
+    def read_columns(self, name: str, columns: list[str]) -> pa.Table:
+        """Some columns of a fact table (deduplicated like :meth:`read_table`). Cheaper when the
+        table is not cached: compacted parts decode only these columns (not ``payload``)."""
+        import pyarrow as pa
+
+        wanted = list(dict.fromkeys(["event_id", *columns]))
+        manifest = self.manifest()
+        keys = tuple(self._uncompacted(manifest))
+        cached = self._tables.get(name)
+        if cached is not None and cached[0] == (manifest.seq, keys):
+            return cached[1].select(columns)
+        try:
+            fresh = self._read_inbox(keys)
+            parts = [
+                _read_parquet(self.store, k, columns=wanted) for k in manifest.parts.get(name, ())
+            ]
+        except ObjectNotFound:  # a compaction moved things meanwhile: read it all
+            return self.read_table(name).select(columns)
+        parts.append(events_to_tables(fresh)[name].select(wanted))
+        return _dedup(pa.concat_tables(parts, promote_options="default")).select(columns)
+
     def read_table(self, name: str) -> pa.Table:
         """One fact table as Arrow: compacted parts + fresh inbox, deduplicated by event id.
 
@@ -380,9 +401,9 @@ def _dedup(table: pa.Table) -> pa.Table:
     return table.take(pc.take(first, pc.sort_indices(first)))
 
 
-def _read_parquet(store: ObjectStore, key: str) -> pa.Table:
+def _read_parquet(store: ObjectStore, key: str, columns: list[str] | None = None) -> pa.Table:
     # ParquetFile, not read_table: the dataset layer behind read_table imports pandas (0.2 s).
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(pa.BufferReader(store.read(key))).read()
+    return pq.ParquetFile(pa.BufferReader(store.read(key))).read(columns=columns)

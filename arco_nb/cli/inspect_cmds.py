@@ -25,7 +25,8 @@ def _fmt(as_json: bool) -> str:
 @pass_settings
 def assets(settings: Settings, tag: str | None, as_json: bool) -> None:
     """Defined assets with their latest status, rows and materialization."""
-    infos = [i for i in settings.open().assets() if tag is None or tag in i.tags]
+    ws = settings.open(restore=False)  # the catalog's own records: no graph to build
+    infos = [i for i in ws.assets(catalog_only=True) if tag is None or tag in i.tags]
     rows = [
         {
             "asset": i.name,

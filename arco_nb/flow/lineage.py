@@ -11,9 +11,13 @@ import datetime as dt
 import html
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arco_nb.flow.graph import AssetGraph
+
+if TYPE_CHECKING:
+    from arco_nb.catalog.eventlog import EventLog
+    from arco_nb.flow.assets import AssetSpec
 
 __all__ = [
     "NO_DOT",
@@ -22,6 +26,7 @@ __all__ = [
     "LineageGraph",
     "asset_info",
     "build_lineage",
+    "latest_by_asset",
     "to_dot",
 ]
 
@@ -112,6 +117,10 @@ class LineageGraph:
         return self.to_text()
 
 
+class _HasSpecs(Protocol):
+    specs: Mapping[str, AssetSpec]
+
+
 def build_lineage(
     graph: AssetGraph,
     focus: str,
@@ -148,7 +157,7 @@ def build_lineage(
 
 
 def asset_info(
-    graph: AssetGraph,
+    graph: AssetGraph | _HasSpecs,
     name: str,
     status: Mapping[str, tuple[str, str]] | None,
     materializations: Mapping[str, tuple[str, int, dt.datetime, str]] | None,
@@ -224,3 +233,43 @@ def to_dot(graph: LineageGraph) -> str:
     out += [f'  "{e.upstream}" -> "{e.downstream}";' for e in graph.edges]
     out.append("}")
     return "\n".join(out)
+
+
+def latest_by_asset(
+    events: EventLog,
+) -> tuple[
+    dict[str, tuple[str, str]],
+    dict[str, tuple[str, int, dt.datetime, str]],
+    dict[str, int],
+]:
+    """What :func:`asset_info` needs from the event log: each asset's latest task status and
+    run, its latest materialization (rows added up over partitions), and how many partitions
+    are materialized."""
+    # Plain loops over two fact tables: no SQL engine and no Arrow compute kernels to load,
+    # so `arco assets` and the browser start fast (100k events take ~50 ms).
+    terminal = {"succeeded", "failed", "skipped", "up_to_date"}
+    t = events.read_columns("task_transitions", ["asset", "at", "status", "run_id"])
+    newest: dict[str, tuple[dt.datetime, str, str]] = {}
+    for asset, at, state, run in zip(*t.to_pydict().values(), strict=True):
+        if state in terminal and (asset not in newest or newest[asset][:2] <= (at, run)):
+            newest[asset] = (at, run, state)
+    status = {asset: (state, run) for asset, (_, run, state) in newest.items()}
+    m = events.read_columns(
+        "materializations", ["asset", "partition", "at", "materialization_id", "rows", "run_id"]
+    )
+    latest: dict[tuple[str, str], tuple[dt.datetime, str, int, str]] = {}
+    for asset, key, at, mid, rows, run in zip(*m.to_pydict().values(), strict=True):
+        if (asset, key) not in latest or latest[(asset, key)][:2] < (at, mid):
+            latest[(asset, key)] = (at, mid, rows or 0, run)
+    mats: dict[str, tuple[str, int, dt.datetime, str]] = {}
+    counts: dict[str, int] = {}
+    # Rows: the latest materialization of each partition, added up.
+    for (asset, _), (at, mid, rows, run) in latest.items():
+        before = mats.get(asset)
+        total = (before[1] if before else 0) + rows
+        if before is None or (at, mid) > (before[2], before[0]):
+            mats[asset] = (mid, total, at, run)
+        else:
+            mats[asset] = (before[0], total, before[2], before[3])
+        counts[asset] = counts.get(asset, 0) + 1
+    return status, mats, counts
