@@ -33,7 +33,7 @@ def assets(settings: Settings, tag: str | None, as_json: bool) -> None:
             "kind": i.kind,
             "deps": list(i.deps),
             "partitions": i.partitions,
-            "status": i.status,
+            "status": i.status if as_json else i.status.replace("_", " "),
             "rows": i.rows,
             "last_materialized": i.last_materialized,
             "last_run_id": i.last_run_id,
