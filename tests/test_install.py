@@ -65,30 +65,27 @@ def test_import_arco_and_arco_nb_from_the_installed_wheel(installed: Path) -> No
     assert (installed / "arco_nb" / "py.typed").exists()
 
 
+def _ipython(installed: Path, code: str, *options: str) -> str:
+    return _run(
+        installed,
+        "-m",
+        "IPython",
+        "--quick",
+        "--no-banner",
+        "--colors=NoColor",
+        "-c",
+        code,
+        *options,
+    )
+
+
 @pytest.mark.slow
 def test_load_ext_arco_in_a_real_ipython(installed: Path) -> None:
-    out = _run(
-        installed,
-        "-m",
-        "IPython",
-        "--quick",
-        "--no-banner",
-        "--colors=NoColor",
-        "-c",
-        "%load_ext arco\n%arco help",
-    )
+    out = _ipython(installed, "%load_ext arco\n%arco help")
     assert "metadata in " in out
     assert "%%asset NAME" in out
-    made = _run(
-        installed,
-        "-m",
-        "IPython",
-        "--quick",
-        "--no-banner",
-        "--colors=NoColor",
-        "-c",
-        "%%asset one\nselect 41 + 1 as answer",
-        "--InteractiveShellApp.extensions=arco",
+    made = _ipython(
+        installed, "%%asset one\nselect 41 + 1 as answer", "--InteractiveShellApp.extensions=arco"
     )
     assert "one: materialized, 1 row in " in made
     assert (installed.parent / ".arco").is_dir(), "the default root is ./.arco"

@@ -120,23 +120,14 @@ def _run_quietly(
     scheduler: str | None,
     quiet: bool,
 ) -> RunResult | None:
-    from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     plan = ws.plan(selection, partitions=partitions, force=force)
     if not plan.to_run:
         if not quiet:
             click.echo(f"Nothing to run: {len(plan.tasks)} tasks up to date ({plan.plan_id}).")
         return None
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(file=sys.stderr),
-        disable=quiet,
-    )
+    progress = _progress(quiet=quiet)
     bar = progress.add_task("starting", total=len(plan.to_run))
 
     def observe(event: Any) -> None:
@@ -156,6 +147,21 @@ def _run_quietly(
             progress.stop()
             click.echo("Cancelled: the run is recorded as cancelled.", err=True)
             sys.exit(130)
+
+
+def _progress(*, quiet: bool) -> Any:
+    """A progress bar on stderr (stdout stays for the results)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        disable=quiet,
+    )
 
 
 def _finish(results: list[RunResult], *, as_json: bool) -> None:
@@ -215,9 +221,7 @@ def _run_notebook(
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     ws = settings.open(restore=False)
     try:
@@ -251,14 +255,7 @@ def _run_notebook(
         nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(file=sys.stderr),
-        disable=as_json,
-    )
+    progress = _progress(quiet=as_json)
     bar = progress.add_task(f"{path.name}: starting a kernel", total=len(code))
     error: str | None = None
     with progress, client.setup_kernel(env=env):

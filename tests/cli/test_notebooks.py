@@ -157,6 +157,24 @@ def test_parity_of_nbval_and_arco_run(tmp_path: Path) -> None:
     assert a == b
 
 
+def _interrupted(root: str, target: Path, marker: Path) -> str:
+    """Run ``arco run target``, press Ctrl-C once the asset has started; return its stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arco_nb.cli", "--root", root, "run", str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Cancelled" in err
+    return err
+
+
 @pytest.mark.slow
 def test_ctrl_c_cancels_a_module_run(tmp_path: Path) -> None:
     module = tmp_path / "slow.py"
@@ -169,19 +187,7 @@ def test_ctrl_c_cancels_a_module_run(tmp_path: Path) -> None:
         "    return pa.table({'x': [1]})\n"
     )
     root = str(tmp_path / "lake")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "arco_nb.cli", "--root", root, "run", str(module)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert "Cancelled" in err
+    _interrupted(root, module, marker)
     ws = Workspace(root)
     assert [r.status for r in ws.runs()] == ["cancelled"]
     tasks = ws.tasks(ws.runs()[0].run_id)
@@ -199,18 +205,6 @@ def test_ctrl_c_cancels_a_notebook_run(tmp_path: Path) -> None:
         f"pathlib.Path({str(marker)!r}).write_text('x')\ntime.sleep(60)\n1",
     )
     root = str(tmp_path / "lake")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "arco_nb.cli", "--root", root, "run", str(nb)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert "Cancelled" in err
+    err = _interrupted(root, nb, marker)
     assert "Traceback" not in err
     assert [r.status for r in Workspace(root).runs()] == ["cancelled"]
