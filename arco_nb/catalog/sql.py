@@ -20,7 +20,7 @@ from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.eventlog import EventLog
 from arco_nb.catalog.events import KINDS, events_to_tables
 from arco_nb.catalog.snapshot import SNAPSHOT_FILES, snapshot_tables
-from arco_nb.core.errors import ArcoError
+from arco_nb.core.errors import ArcoError, QueryError
 
 if TYPE_CHECKING:
     import duckdb
@@ -87,6 +87,9 @@ _DERIVED = {
     "logs": "SELECT * EXCLUDE (payload, schema_version) FROM {logs}",
 }
 METADATA_VIEWS = tuple(sorted(_DERIVED))
+_METADATA_DIRS = ("catalog/snapshots", "events/compacted")
+_WHERE = "Metadata SQL"
+_VIEWS_HINT = "Metadata views: " + ", ".join(f"arco.{v}" for v in METADATA_VIEWS)
 
 
 def _literal(text: str) -> str:
@@ -101,37 +104,52 @@ class MetadataSQL:
     """
 
     def __init__(self, catalog: Catalog, events: EventLog) -> None:
-        import duckdb
+        from arco_nb.core.sandbox import sandboxed_connection
 
         self.catalog = catalog
         self.events = events
-        self.con = duckdb.connect()
+        self._local = catalog.store.protocol == "file"
+        store = catalog.store
+        # The views read these directories on local roots; nothing else is reachable, and other
+        # roots hand DuckDB Arrow tables, so there it reads no file at all.
+        read_dirs = [store.path(d) for d in _METADATA_DIRS] if self._local else []
+        self.con = sandboxed_connection(read_dirs)
         self._lock = threading.Lock()
         self._tier1_version = -1
         self._manifest_seq = -1
-        self._local = catalog.store.protocol == "file"
         self.con.execute("CREATE SCHEMA arco")
 
     def sql(self, query: str) -> duckdb.DuckDBPyRelation:
-        """Run ``query`` with the ``arco.*`` views up to date; returns a DuckDB relation."""
+        """Run ``query`` with the ``arco.*`` views up to date; returns a DuckDB relation.
+
+        Only statements that read are accepted, and they reach nothing but this workspace's
+        metadata (:mod:`arco_nb.core.sandbox`).
+
+        Raises
+        ------
+        QueryRefused
+            A statement that is not a read, or an attempt to reach a file or URL.
+        QueryError
+            A syntax error, or an unknown view or column.
+        """
         import duckdb
 
+        from arco_nb.core.sandbox import check_read_only, query_error
+
         with self._lock:
+            check_read_only(self.con, query, where=_WHERE)
             self.refresh()
             try:
                 # Run it now, under the lock: a lazy relation would run later, against views
                 # another thread may be rebuilding. The result is an Arrow-backed relation.
                 relation = self.con.sql(query)
-                if relation is None:  # no statement, or one that returns nothing
-                    raise ArcoError(
+                if relation is None:  # pragma: no cover - every read statement returns rows
+                    raise QueryError(
                         "The query returns no rows to show", hint="Write a SELECT (or VALUES)"
                     )
                 return self.con.from_arrow(relation.to_arrow_table())
             except duckdb.Error as exc:
-                raise ArcoError(
-                    f"SQL error: {str(exc).splitlines()[0].rstrip('!. ')}",
-                    hint="Metadata views: " + ", ".join(f"arco.{v}" for v in METADATA_VIEWS),
-                ) from exc
+                raise query_error(exc, where=_WHERE, hint=_VIEWS_HINT) from None
 
     def refresh(self) -> None:
         """Bring every view up to date with the files."""

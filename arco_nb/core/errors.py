@@ -21,6 +21,8 @@ code that already catches ``KeyError`` or ``FileExistsError`` keeps working::
     ├── AssetNotFound (KeyError)            an asset name is unknown (lists close matches)
     ├── CycleError (ValueError)             asset dependencies form a cycle (gives the path)
     ├── SelectionError (ValueError)         a selection expression cannot be parsed
+    ├── QueryError (ValueError)             a SQL query cannot be parsed or bound
+    ├── QueryRefused (PermissionError)      a sandboxed SQL statement is not allowed (names it)
     └── InvalidTransition (RuntimeError)    a run or task state change is not allowed
 
 Each error's message says what went wrong and what to do about it; its context (``key``,
@@ -47,6 +49,8 @@ __all__ = [
     "InvalidTransition",
     "NamespaceNotFound",
     "ObjectNotFound",
+    "QueryError",
+    "QueryRefused",
     "SelectionError",
     "StorageError",
     "TableNotFound",
@@ -267,6 +271,31 @@ class SelectionError(ArcoError, ValueError):
             f"Cannot parse selection {selection!r}: {reason}",
             hint="Use name, +name, name+, +name+, tag:x, joined by commas",
         )
+
+
+class QueryError(ArcoError, ValueError):
+    """A SQL query cannot be parsed or bound (a syntax error, an unknown table or column)."""
+
+
+class QueryRefused(ArcoError, PermissionError):
+    """The SQL sandbox refused a statement: it is not a read, or it reaches outside the workspace.
+
+    Attributes
+    ----------
+    statement_type
+        What was refused: a DuckDB statement type (``"COPY"``, ``"ATTACH"``, ``"PRAGMA threads"``)
+        or ``"file access"``.
+    where
+        Which surface refused it (``"metadata SQL"``, ``"SQL asset 'orders'"``).
+    """
+
+    def __init__(
+        self, statement_type: str, *, where: str, allowed: str, detail: str | None = None
+    ) -> None:
+        self.statement_type = statement_type
+        self.where = where
+        what = detail or f"the {statement_type} statement"
+        super().__init__(f"{where} refused {what}", hint=allowed)
 
 
 class InvalidTransition(ArcoError, RuntimeError):

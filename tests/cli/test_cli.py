@@ -163,7 +163,7 @@ def test_init_compact_gc(arco: Arco, pipeline: Path, root: str) -> None:
         (["show", "01m8dzzzzzzzzzzzzzzzzzzzzz"], "No run"),
         (["lineage", "total", "--up", "-1"], "-1 is not in the range"),
         (["plan", "total", "--partitions", "2024-01-01"], "no selected asset is partitioned"),
-        (["sql", ";"], "The query returns no rows to show"),
+        (["sql", ";"], "The query holds no statement"),
         (["lineage", "total", "-o", "/nonexistent/dir/x.txt"], "Cannot write"),
         (["export", "openlineage", "-o", "/nonexistent/dir/x.jsonl"], "Cannot write"),
         (["gc", "--grace", "nan"], "--grace"),

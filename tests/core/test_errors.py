@@ -37,6 +37,8 @@ SAMPLES: dict[type[ArcoError], dict[str, Any]] = {
     errors.AssetDefinitionError: {"asset": "orders", "problem": "bad SQL", "hint": "Fix it"},
     errors.CycleError: {"cycle": ["a", "b", "a"]},
     errors.SelectionError: {"selection": "++a", "reason": "double plus"},
+    errors.QueryError: {"message": "SQL error: no such view", "hint": "Use arco.runs"},
+    errors.QueryRefused: {"statement_type": "COPY", "where": "Metadata SQL", "allowed": "Read"},
     errors.InvalidTransition: {"current": "succeeded", "target": "running", "run_id": "r1"},
 }
 
