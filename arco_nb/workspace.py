@@ -46,6 +46,11 @@ class Workspace:
         Passed to fsspec (credentials, ``endpoint_url``, ...).
     grace
         How long compacted event objects are kept before garbage collection.
+    sandbox
+        Run SQL assets in the SQL sandbox: read-only statements over their upstream assets,
+        no files, URLs or extensions. Default: ``ARCO_SQL_SANDBOX``, else off (a notebook's
+        user can run any Python anyway). Turn it on wherever SQL comes from someone who must
+        not reach beyond one tenant. Metadata SQL (:meth:`sql`) is always sandboxed.
 
     Examples
     --------
@@ -64,11 +69,15 @@ class Workspace:
         workspace: str | None = None,
         storage_options: Mapping[str, Any] | None = None,
         grace: dt.timedelta | None = None,
+        sandbox: bool | None = None,
     ) -> None:
+        from arco_nb.core.sandbox import sandbox_from_env
+
         self.scope = TenantScope.from_env(
             root, tenant=tenant, workspace=workspace, storage_options=storage_options
         )
         self._grace = grace
+        self.sandbox = sandbox_from_env(sandbox)
         # (event log position, newest materialization by (asset, partition) with its order key)
         self._latest: (
             tuple[
@@ -104,7 +113,18 @@ class Workspace:
         return MetadataSQL(self.catalog, self.events)
 
     def sql(self, query: str) -> duckdb.DuckDBPyRelation:
-        """Run DuckDB SQL over the ``arco.*`` views of this workspace's metadata."""
+        """Run read-only DuckDB SQL over the ``arco.*`` views of this workspace's metadata.
+
+        The query runs in the SQL sandbox: it reads these views and nothing else (no files,
+        URLs, ``ATTACH`` or extensions), and only statements that read are accepted.
+
+        Raises
+        ------
+        QueryRefused
+            A statement that is not a read, or that reaches outside the workspace's metadata.
+        QueryError
+            A syntax error, or an unknown view or column.
+        """
         return self._sql.sql(query)
 
     def define(self, spec: AssetSpec) -> bool:
@@ -314,6 +334,7 @@ class Workspace:
                 max_workers=max_workers,
                 client=client,
                 observer=observer,
+                sandbox=self.sandbox,
             )
         finally:
             if own_client is not None:

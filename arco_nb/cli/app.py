@@ -33,6 +33,7 @@ class Settings:
     tenant: str | None = None
     workspace: str | None = None
     storage_options: dict[str, str] = field(default_factory=dict)
+    sql_sandbox: bool | None = None
     _ws: Workspace | None = None
 
     def open(self, *, restore: bool = True) -> Workspace:
@@ -45,6 +46,7 @@ class Settings:
                 tenant=self.tenant,
                 workspace=self.workspace,
                 storage_options=self.storage_options or None,
+                sandbox=self.sql_sandbox,
             )
             if restore:
                 self._ws.restore()
@@ -100,6 +102,12 @@ def _options(values: tuple[str, ...]) -> dict[str, str]:
     metavar="KEY=VALUE",
     help="Passed to fsspec, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable).",
 )
+@click.option(
+    "--sql-sandbox/--no-sql-sandbox",
+    default=None,
+    help="Run SQL assets read-only over their upstream assets, no files "
+    "(default: ARCO_SQL_SANDBOX, else off).",
+)
 @click.version_option(__version__, prog_name="arco")
 @click.pass_context
 def cli(
@@ -108,6 +116,7 @@ def cli(
     tenant: str | None,
     workspace: str | None,
     storage_options: tuple[str, ...],
+    sql_sandbox: bool | None,
 ) -> None:
     """Arco: a notebook-first data catalog and asset orchestrator.
 
@@ -122,9 +131,9 @@ def cli(
       arco sql "select asset, rows from arco.materializations" --csv
       arco --root s3://bucket/lake --tenant acme assets
 
-    Settings also come from ARCO_ROOT, ARCO_TENANT and ARCO_WORKSPACE.
+    Settings also come from ARCO_ROOT, ARCO_TENANT, ARCO_WORKSPACE and ARCO_SQL_SANDBOX.
     """
-    ctx.obj = Settings(root, tenant, workspace, _options(storage_options))
+    ctx.obj = Settings(root, tenant, workspace, _options(storage_options), sql_sandbox)
 
 
 def _register() -> None:

@@ -246,6 +246,7 @@ def _run_notebook(
             "ARCO_TENANT": ws.scope.tenant,
             "ARCO_WORKSPACE": ws.scope.workspace,
             "ARCO_EXECUTOR": executor,
+            "ARCO_SQL_SANDBOX": "1" if ws.sandbox else "0",
         }
     )
     if settings.storage_options:

@@ -80,14 +80,14 @@ class _Pool:
                 f"Unknown executor {executor!r}", hint="Use 'inline', 'threads' or 'dask'"
             )
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._threads is not None:
-            return self._threads.submit(fn, *args)
+            return self._threads.submit(fn, *args, **kwargs)
         if self._client is not None:
-            return self._client.submit(fn, *args, pure=False)
+            return self._client.submit(fn, *args, pure=False, **kwargs)
         done: Future[Any] = Future()
         try:
-            done.set_result(fn(*args))
+            done.set_result(fn(*args, **kwargs))
         except BaseException as exc:
             done.set_exception(exc)
         return done
@@ -122,6 +122,7 @@ def execute_plan(
     client: Any = None,
     linger: float = DEFAULT_LINGER,
     observer: Callable[[Event], None] | None = None,
+    sandbox: bool = False,
 ) -> RunResult:
     """Run ``plan`` and record everything it does.
 
@@ -129,14 +130,17 @@ def execute_plan(
     parallel, ``max_workers`` at most) or ``"dask"`` (on ``client``, a ``distributed.Client``).
     Every executor records the same kinds of facts in the same way; the catalog is updated in
     plan order once the tasks are done, so it ends identical whichever executor ran.
-    ``observer`` sees every event as it is recorded (a progress display, say).
+    ``observer`` sees every event as it is recorded (a progress display, say). With
+    ``sandbox``, SQL assets run in the SQL sandbox (:mod:`arco_nb.core.sandbox`).
     """
     pool = _Pool(executor, max_workers=max_workers, client=client)
     run = Recorder(events, new_id(), linger=linger, observer=observer)
     interrupted = False
     try:
         run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor)
-        scheduler = _Scheduler(plan, graph, pool=pool, run=run, store=store, latest=latest)
+        scheduler = _Scheduler(
+            plan, graph, pool=pool, run=run, store=store, latest=latest, sandbox=sandbox
+        )
         try:
             run.emit("run", status="running")
             for task in plan.tasks:
@@ -196,8 +200,10 @@ class _Scheduler:
         run: Recorder,
         store: ObjectStore,
         latest: Mapping[Key, LastMaterialization],
+        sandbox: bool = False,
     ) -> None:
         self.plan, self.graph, self.pool, self.run, self.store = plan, graph, pool, run, store
+        self.sandbox = sandbox
         self.outputs: dict[Key, str] = {k: last.materialization_id for k, last in latest.items()}
         self.produced: dict[Key, Output] = {}
         self.index = {t.key: i for i, t in enumerate(plan.tasks)}
@@ -262,7 +268,15 @@ class _Scheduler:
         self.run.emit("task", *key, status="running", attempt=self.attempts[key])
         inputs = [(a, p, self.outputs[(a, p)]) for a, p in task.inputs]
         spec = self.graph.specs[task.asset]
-        future = self.pool.submit(materialize, spec, self.store, inputs, task.partition, self.cache)
+        future = self.pool.submit(
+            materialize,
+            spec,
+            self.store,
+            inputs,
+            task.partition,
+            cache=self.cache,
+            sandbox=self.sandbox,
+        )
         self.running[future] = key
 
     def _collect(self, future: Any) -> None:

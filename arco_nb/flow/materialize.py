@@ -76,11 +76,15 @@ def materialize(
     store: ObjectStore,
     inputs: Sequence[tuple[str, str, str]],
     partition: str = "",
+    *,
     cache: TableCache | None = None,
+    sandbox: bool = False,
 ) -> Output:
     """Read ``inputs`` ((asset, partition, materialization id)), compute, write Parquet.
 
     ``cache`` is for executors in this process; a remote worker reads everything from the store.
+    With ``sandbox``, a SQL asset runs read-only statements on a DuckDB that sees its inputs and
+    nothing else (:mod:`arco_nb.core.sandbox`).
     """
     by_asset: dict[str, list[tuple[str, str]]] = {}
     for asset, key, mid in inputs:
@@ -90,7 +94,7 @@ def materialize(
     }
     mid = new_id()
     path = data_key(spec.name, partition, mid)
-    table = _compute(spec, tables, partition)
+    table = _compute(spec, tables, partition, sandbox=sandbox)
     data = _encode(table)
     store.put_if_absent(path, data)
     # Describe (and hand on) what the file holds, which is what any later reader gets: Parquet
@@ -160,15 +164,24 @@ def _decode(data: bytes) -> pa.Table:
     return pq.ParquetFile(pa.BufferReader(data)).read()
 
 
-def _compute(spec: AssetSpec, inputs: dict[str, pa.Table], partition: str) -> pa.Table:
+def _compute(
+    spec: AssetSpec, inputs: dict[str, pa.Table], partition: str, *, sandbox: bool
+) -> pa.Table:
     if spec.kind == "sql":
-        con = _duckdb().cursor()  # its own views and variables; the database is shared
+        # A cursor has its own views and variables; the database is shared.
+        con = _duckdb(sandbox=sandbox).cursor()
         try:
+            if sandbox:
+                from arco_nb.core.sandbox import check_read_only
+
+                check_read_only(con, spec.code, where=f"SQL asset {spec.name!r} (sandboxed)")
             for name, table in inputs.items():
                 con.register(name, table)
             if partition:  # unset, getvariable() gives NULL, as for unpartitioned assets
                 con.execute(f"SET VARIABLE {PARTITION_PARAMETER} = ?", [partition])
-            return con.sql(spec.code).to_arrow_table()
+            if not sandbox:
+                return con.sql(spec.code).to_arrow_table()
+            return _sandboxed_query(con, spec)
         finally:
             con.close()
     assert spec.fn is not None, "python assets carry their function"
@@ -184,18 +197,36 @@ def _compute(spec: AssetSpec, inputs: dict[str, pa.Table], partition: str) -> pa
     return to_arrow(spec.name, spec.fn(**args))
 
 
-_DUCKDB: list[Any] = []
+def _sandboxed_query(con: Any, spec: AssetSpec) -> pa.Table:
+    import duckdb
+
+    from arco_nb.core.sandbox import query_error
+
+    try:
+        return con.sql(spec.code).to_arrow_table()
+    except duckdb.PermissionException as exc:
+        raise query_error(
+            exc,
+            where=f"SQL asset {spec.name!r} (sandboxed)",
+            hint="In the SQL sandbox an asset reads only its upstream assets, by name",
+        ) from None
+
+
+_DUCKDB: dict[bool, Any] = {}
 _DUCKDB_LOCK = threading.Lock()
 
 
-def _duckdb() -> Any:
-    """This process's in-memory DuckDB. A cursor costs microseconds; a connection ~15 ms."""
+def _duckdb(*, sandbox: bool = False) -> Any:
+    """This process's in-memory DuckDB (a sandboxed one with ``sandbox``). A cursor costs
+    microseconds; a connection ~15 ms."""
     with _DUCKDB_LOCK:
-        if not _DUCKDB:
+        if sandbox not in _DUCKDB:
             import duckdb
 
-            _DUCKDB.append(duckdb.connect())
-        return _DUCKDB[0]
+            from arco_nb.core.sandbox import sandboxed_connection
+
+            _DUCKDB[sandbox] = sandboxed_connection() if sandbox else duckdb.connect()
+        return _DUCKDB[sandbox]
 
 
 def _parameters(fn: Callable[..., Any]) -> tuple[set[str], bool]:

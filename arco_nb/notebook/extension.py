@@ -13,7 +13,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
-from traitlets import CaselessStrEnum, Int, Unicode, default, observe
+from traitlets import Bool, CaselessStrEnum, Int, Unicode, default, observe
 
 from arco_nb._version import __version__
 from arco_nb.core.errors import ArcoError
@@ -42,6 +42,10 @@ class Arco(Magics):
         help="How runs execute (default: ARCO_EXECUTOR, else inline).",
     ).tag(config=True)
     preview_rows = Int(5, min=0, help="Rows a %%asset preview shows.").tag(config=True)
+    sql_sandbox = Bool(
+        help="Run SQL assets in the SQL sandbox: read-only, upstream assets only, no files "
+        "(default: ARCO_SQL_SANDBOX, else off)."
+    ).tag(config=True)
 
     def __init__(self, shell: InteractiveShell, **kwargs: Any) -> None:
         self.session = Session(shell, self)  # first: loading config may already notify
@@ -52,6 +56,16 @@ class Arco(Magics):
         # `arco run notebook.ipynb --executor threads` reaches the kernel through its environment.
         value = os.environ.get("ARCO_EXECUTOR", "inline").lower()
         return value if value in {"inline", "threads", "dask"} else "inline"
+
+    @default("sql_sandbox")
+    def _sql_sandbox_from_env(self) -> bool:
+        from arco_nb.core.sandbox import sandbox_from_env
+
+        return sandbox_from_env()
+
+    @observe("sql_sandbox")
+    def _sandbox_changed(self, change: Any) -> None:
+        self.session.sandbox_changed(bool(change["new"]))
 
     @observe("root", "tenant", "workspace")
     def _where_changed(self, change: Any) -> None:  # noqa: ARG002 - traitlets' signature

@@ -22,6 +22,7 @@ class Settings(Protocol):
     workspace: str | None
     executor: str
     preview_rows: int
+    sql_sandbox: bool
 
 
 class Refreshable(Protocol):
@@ -48,6 +49,7 @@ class Session:
                 self.settings.root or None,
                 tenant=self.settings.tenant or None,
                 workspace=self.settings.workspace or None,
+                sandbox=self.settings.sql_sandbox,
             )
             self._names.update(ws.restore(namespace=self.shell.user_ns))
             self._workspace = ws
@@ -65,6 +67,11 @@ class Session:
             default_registry.remove(name)
         self._names.clear()
         self._workspace = None
+
+    def sandbox_changed(self, sandbox: bool) -> None:
+        """``%config Arco.sql_sandbox`` changed: the next run uses the new setting."""
+        if self._workspace is not None:
+            self._workspace.sandbox = sandbox
 
     def defined(self, name: str) -> None:
         """A cell defined ``name`` in this session's workspace."""
