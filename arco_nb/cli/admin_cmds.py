@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from arco_nb.cli.app import CliError, Settings, pass_settings
+from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import to_json
 
 MARKER = "workspace.json"
@@ -106,6 +106,3 @@ def openlineage(settings: Settings, run_id: str | None, output: Path) -> None:
     except OSError as exc:
         raise CliError(f"Cannot write {output}: {exc.strerror}") from None
     click.echo(f"Wrote {len(events)} OpenLineage events to {output}")
-
-
-COMMANDS = [init, compact, gc, export]

@@ -6,58 +6,39 @@ Exit codes: 0 success, 1 an asset failed, 2 bad input (flags, names, selections,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from arco_nb._version import __version__
+from arco_nb.cli.context import CliError, Settings
 
-if TYPE_CHECKING:
-    from arco_nb.workspace import Workspace
-
-__all__ = ["CliError", "NoPandas", "Settings", "cli", "pass_settings"]
+__all__ = ["LAZY_COMMANDS", "ArcoGroup", "NoPandas", "cli"]
 
 
-class CliError(click.ClickException):
-    """One line on stderr, exit code 2."""
-
-    exit_code = 2
-
-
-@dataclass
-class Settings:
-    """The global options, and the workspace they open (on first use)."""
-
-    root: str | None = None
-    tenant: str | None = None
-    workspace: str | None = None
-    storage_options: dict[str, str] = field(default_factory=dict)
-    sql_sandbox: bool | None = None
-    _ws: Workspace | None = None
-
-    def open(self, *, restore: bool = True) -> Workspace:
-        """The workspace; with ``restore``, the catalog's asset definitions are loaded."""
-        if self._ws is None:
-            from arco_nb.workspace import Workspace
-
-            self._ws = Workspace(
-                self.root,
-                tenant=self.tenant,
-                workspace=self.workspace,
-                storage_options=self.storage_options or None,
-                sandbox=self.sql_sandbox,
-            )
-            if restore:
-                self._ws.restore()
-        return self._ws
-
-
-pass_settings = click.make_pass_decorator(Settings)
+# Command name -> "module:attribute", in the order `arco --help` lists them. A command's module
+# is imported when the command is used (or listed by --help), never at import time.
+LAZY_COMMANDS = {
+    "run": "arco_nb.cli.run_cmd:run",
+    "plan": "arco_nb.cli.inspect_cmds:plan",
+    "explain": "arco_nb.cli.inspect_cmds:explain",
+    "assets": "arco_nb.cli.inspect_cmds:assets",
+    "runs": "arco_nb.cli.inspect_cmds:runs",
+    "show": "arco_nb.cli.inspect_cmds:show",
+    "catalog": "arco_nb.cli.inspect_cmds:catalog",
+    "history": "arco_nb.cli.inspect_cmds:history",
+    "sql": "arco_nb.cli.inspect_cmds:sql",
+    "lineage": "arco_nb.cli.inspect_cmds:lineage",
+    "init": "arco_nb.cli.admin_cmds:init",
+    "compact": "arco_nb.cli.admin_cmds:compact",
+    "gc": "arco_nb.cli.admin_cmds:gc",
+    "export": "arco_nb.cli.admin_cmds:export",
+}
 
 
 class ArcoGroup(click.Group):
-    """Turns Arco's own errors into one line and exit code 2; keeps commands in a fixed order."""
+    """Loads commands lazily (Kedro's ``LazyGroup``), keeps them in a fixed order, and turns
+    Arco's own errors into one line and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from arco_nb.core.errors import ArcoError
@@ -68,7 +49,18 @@ class ArcoGroup(click.Group):
             raise CliError(str(exc)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's API
-        return list(self.commands)
+        return [*LAZY_COMMANDS, *(c for c in self.commands if c not in LAZY_COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command), target
+        return command
 
 
 class NoPandas:
@@ -134,15 +126,3 @@ def cli(
     Settings also come from ARCO_ROOT, ARCO_TENANT, ARCO_WORKSPACE and ARCO_SQL_SANDBOX.
     """
     ctx.obj = Settings(root, tenant, workspace, _options(storage_options), sql_sandbox)
-
-
-def _register() -> None:
-    from arco_nb.cli.admin_cmds import COMMANDS as ADMIN
-    from arco_nb.cli.inspect_cmds import COMMANDS as INSPECT
-    from arco_nb.cli.run_cmd import COMMANDS as RUN
-
-    for command in (*RUN, *INSPECT, *ADMIN):
-        cli.add_command(command)
-
-
-_register()

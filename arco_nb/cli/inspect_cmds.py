@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from arco_nb.cli.app import CliError, Settings, pass_settings
+from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
 from arco_nb.flow.lineage import NO_DOT, to_dot
 
@@ -241,6 +241,3 @@ def lineage(
         except OSError as exc:
             raise CliError(f"Cannot write {output}: {exc.strerror}") from None
         click.echo(f"Wrote {output}")
-
-
-COMMANDS = [plan, explain, assets, runs, show, catalog, history, sql, lineage]

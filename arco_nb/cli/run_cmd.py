@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from arco_nb.cli.app import CliError, Settings, pass_settings
+from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
 
 if TYPE_CHECKING:
@@ -338,6 +338,3 @@ def _notebook_summary(
             click.echo(f"\n{error}", err=True)
     if error or any(r.status != "succeeded" for r in runs):
         sys.exit(1)
-
-
-COMMANDS = [run]
