@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
+from arco_nb.sharing import SignedURLs
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Workspace"]
 
 
-class Workspace:
+class Workspace(SignedURLs):
     """One workspace of one tenant: its catalog, its event log and SQL over both.
 
     Parameters
