@@ -26,10 +26,13 @@ from arco_nb.core.errors import (
     QueryError,
     QueryRefused,
     SelectionError,
+    SignatureExpired,
+    SignatureInvalid,
     StorageError,
     TableNotFound,
     TenantViolation,
 )
+from arco_nb.core.signing import SignedURL
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
 from arco_nb.flow.assets import asset, sql_asset
@@ -71,6 +74,9 @@ __all__ = [
     "QueryRefused",
     "RunResult",
     "SelectionError",
+    "SignatureExpired",
+    "SignatureInvalid",
+    "SignedURL",
     "StaticPartitions",
     "StorageError",
     "TableNotFound",

@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SignedURLs"]
 
-# Tier 2 views and the fact tables they read (the rest of the fact tables are views of their
-# own name); "events" reads every fact table.
-_TIER2 = {"runs": ("run_transitions",), "task_runs": ("task_transitions",)}
-
 
 class SignedURLs:
     """Adds :meth:`signed_urls` to a workspace."""
@@ -60,27 +56,29 @@ class SignedURLs:
         """
         from arco_nb.catalog.eventlog import INBOX
         from arco_nb.catalog.events import KINDS, parse_inbox_object
-        from arco_nb.catalog.snapshot import SNAPSHOT_FILES
+        from arco_nb.catalog.sql import METADATA_VIEWS, view_sources
         from arco_nb.core.errors import AssetNotFound, ConfigError, CorruptObject, ObjectNotFound
         from arco_nb.flow.materialize import data_key
 
         ws = cast("Workspace", self)
         seconds = expiry_seconds(expires)  # refuse a bad expiry before any work
-        tier2 = {
-            **{t.name: (t.name,) for t in KINDS.values()},
-            **_TIER2,
-            "events": tuple(t.name for t in KINDS.values()),
-        }
         keys: list[str] = []
         if what.startswith("arco."):
-            view = what.removeprefix("arco.")
-            if view in SNAPSHOT_FILES:
+            try:
+                kind, sources = view_sources(what.removeprefix("arco."))
+            except KeyError:
+                raise ConfigError(
+                    f"Unknown metadata view {what!r}",
+                    hint="Views: " + ", ".join(f"arco.{v}" for v in METADATA_VIEWS),
+                ) from None
+            if kind == "snapshot":
                 version = ws.catalog.version
-                keys = [ws.catalog.record(version).snapshot[view]] if version else []
-            elif view in tier2:
+                snapshot = ws.catalog.record(version).snapshot if version else {}
+                keys = [snapshot[name] for name in sources if name in snapshot]
+            else:
                 manifest = ws.events.manifest()
-                keys = [k for table in tier2[view] for k in manifest.parts.get(table, ())]
-                kinds = {t.kind for t in KINDS.values() if t.name in tier2[view]}
+                keys = [k for table in sources for k in manifest.parts.get(table, ())]
+                kinds = {t.kind for t in KINDS.values() if t.name in sources}
                 for key in ws.store.list(INBOX):
                     if key in manifest.compacted:
                         continue
@@ -90,12 +88,6 @@ class SignedURLs:
                         continue
                     if any(event.kind in kinds for event in facts):
                         keys.append(key)
-            else:
-                views = sorted({*SNAPSHOT_FILES, *tier2})
-                raise ConfigError(
-                    f"Unknown metadata view {what!r}",
-                    hint="Views: " + ", ".join(f"arco.{v}" for v in views),
-                )
         else:
             latest = ws.latest_materializations()
             found = sorted((p, m.materialization_id) for (a, p), m in latest.items() if a == what)

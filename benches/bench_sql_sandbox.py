@@ -9,7 +9,6 @@ docs/performance.md.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import duckdb

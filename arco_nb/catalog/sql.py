@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["METADATA_VIEWS", "MetadataSQL"]
+__all__ = ["METADATA_VIEWS", "MetadataSQL", "view_sources"]
 
 _TERMINAL_RUN = "('succeeded', 'failed', 'cancelled')"
 _TERMINAL_TASK = "('succeeded', 'failed', 'skipped', 'up_to_date')"
@@ -87,6 +87,32 @@ _DERIVED = {
     "logs": "SELECT * EXCLUDE (payload, schema_version) FROM {logs}",
 }
 METADATA_VIEWS = tuple(sorted(_DERIVED))
+
+
+def view_sources(view: str) -> tuple[str, tuple[str, ...]]:
+    """What view ``arco.{view}`` reads: ``("snapshot", files)`` for a Tier 1 view (snapshot file
+    names) or ``("facts", tables)`` for a Tier 2 view (fact table names).
+
+    Derived from the view definitions themselves, so whatever lists the files behind a view
+    (signed URLs, a static site) cannot drift from what the view reads.
+
+    Raises
+    ------
+    KeyError
+        If there is no such view.
+    """
+    import re
+    import string
+
+    body = _DERIVED[view]
+    tables = tuple(
+        dict.fromkeys(field for _, field, _, _ in string.Formatter().parse(body) if field)
+    )
+    if tables:
+        return "facts", tables
+    return "snapshot", tuple(dict.fromkeys(re.findall(r"_arco_t1_(\w+)", body)))
+
+
 _METADATA_DIRS = ("catalog/snapshots", "events/compacted")
 _WHERE = "Metadata SQL"
 _VIEWS_HINT = "Metadata views: " + ", ".join(f"arco.{v}" for v in METADATA_VIEWS)

@@ -23,6 +23,8 @@ code that already catches ``KeyError`` or ``FileExistsError`` keeps working::
     ├── SelectionError (ValueError)         a selection expression cannot be parsed
     ├── QueryError (ValueError)             a SQL query cannot be parsed or bound
     ├── QueryRefused (PermissionError)      a sandboxed SQL statement is not allowed (names it)
+    ├── SignatureInvalid (PermissionError)  a signed URL is malformed or was tampered with
+    ├── SignatureExpired (PermissionError)  a signed URL is authentic but past its deadline
     └── InvalidTransition (RuntimeError)    a run or task state change is not allowed
 
 Each error's message says what went wrong and what to do about it; its context (``key``,
@@ -32,6 +34,7 @@ attributes, so they cross process and Dask worker boundaries intact.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -52,6 +55,8 @@ __all__ = [
     "QueryError",
     "QueryRefused",
     "SelectionError",
+    "SignatureExpired",
+    "SignatureInvalid",
     "StorageError",
     "TableNotFound",
     "TenantViolation",
@@ -296,6 +301,40 @@ class QueryRefused(ArcoError, PermissionError):
         self.where = where
         what = detail or f"the {statement_type} statement"
         super().__init__(f"{where} refused {what}", hint=allowed)
+
+
+class SignatureInvalid(ArcoError, PermissionError):
+    """A signed URL was refused: malformed, tampered with, or naming what no key may name.
+
+    Attributes
+    ----------
+    reason
+        Why, in a few words. The message never repeats the URL or its signature.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"Refused the signed URL: {reason}",
+            hint="Ask whoever shared it for a new one (ws.signed_urls)",
+        )
+
+
+class SignatureExpired(ArcoError, PermissionError):
+    """A signed URL was authentic but its deadline has passed.
+
+    Attributes
+    ----------
+    expires_at
+        When it expired (UTC).
+    """
+
+    def __init__(self, expires_at: dt.datetime) -> None:
+        self.expires_at = expires_at
+        super().__init__(
+            f"The signed URL expired at {expires_at.isoformat()}",
+            hint="Ask whoever shared it for a new one (ws.signed_urls)",
+        )
 
 
 class InvalidTransition(ArcoError, RuntimeError):

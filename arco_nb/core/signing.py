@@ -45,7 +45,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from arco_nb.core.errors import ArcoError, ConfigError, TenantViolation
+from arco_nb.core.errors import (
+    ArcoError,
+    ConfigError,
+    SignatureExpired,
+    SignatureInvalid,
+    TenantViolation,
+)
 from arco_nb.core.tenancy import _TEMP_MARK, TenantScope, _normalise_root, check_id, check_key
 
 if TYPE_CHECKING:
@@ -57,8 +63,6 @@ __all__ = [
     "KEY_FILE",
     "MAX_EXPIRY",
     "URL_PREFIX",
-    "SignatureExpired",
-    "SignatureInvalid",
     "SignedTarget",
     "SignedURL",
     "Signer",
@@ -82,40 +86,6 @@ _SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, URL-safe base64, unpa
 _EXPIRES = re.compile(r"[1-9][0-9]{0,11}")
 _MEMORY_KEYS: dict[str, bytes] = {}
 _MEMORY_LOCK = threading.Lock()
-
-
-class SignatureInvalid(ArcoError, PermissionError):
-    """A signed URL was refused: malformed, tampered with, or naming what no key may name.
-
-    Attributes
-    ----------
-    reason
-        Why, in a few words. The message never repeats the URL or its signature.
-    """
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(
-            f"Refused the signed URL: {reason}",
-            hint="Ask whoever shared it for a new one (ws.signed_urls)",
-        )
-
-
-class SignatureExpired(ArcoError, PermissionError):
-    """A signed URL was authentic but its deadline has passed.
-
-    Attributes
-    ----------
-    expires_at
-        When it expired (UTC).
-    """
-
-    def __init__(self, expires_at: dt.datetime) -> None:
-        self.expires_at = expires_at
-        super().__init__(
-            f"The signed URL expired at {expires_at.isoformat()}",
-            hint="Ask whoever shared it for a new one (ws.signed_urls)",
-        )
 
 
 @dataclass(frozen=True)
