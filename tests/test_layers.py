@@ -111,6 +111,54 @@ def test_the_checker_catches_violations(tmp_path: Path) -> None:
     assert _ui_violations(peer, root) == []
 
 
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle of ``graph`` found by a depth-first search (each reported once per entry)."""
+    found: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                found.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def _module_graph(package: Path, root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Imports between the modules of one subpackage, lazy (function-level) imports included."""
+    names = {p.stem: p for p in package.glob("*.py") if p.stem != "__init__"}
+    prefix = ".".join(("arco_nb", *package.relative_to(root).parts))
+    return {
+        name: {
+            m.split(".")[len(prefix.split("."))]
+            for m in _imports(path, root)
+            if m.startswith(prefix + ".") and m.split(".")[len(prefix.split("."))] in names
+        }
+        - {name}
+        for name, path in names.items()
+    }
+
+
+def test_core_is_a_dag() -> None:
+    assert _cycles(_module_graph(PACKAGE / "core")) == []
+
+
+def test_the_cycle_finder_finds_cycles(tmp_path: Path) -> None:
+    core = tmp_path / "arco_nb" / "core"
+    core.mkdir(parents=True)
+    (core / "a.py").write_text("from arco_nb.core.b import x\n")
+    (core / "b.py").write_text("def f():\n    from arco_nb.core import a\n")
+    (core / "c.py").write_text("import arco_nb.core.a\n")
+    assert _cycles(_module_graph(core, tmp_path / "arco_nb")) == [["a", "b", "a"]]
+
+
 def test_import_arco_nb_is_light() -> None:
     code = (
         "import sys, arco_nb, arco_nb.core.storage, arco_nb.core.ids; "

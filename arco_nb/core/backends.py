@@ -18,31 +18,36 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import IO, TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from arco_nb.core.errors import StorageError
-from arco_nb.core.tenancy import _TEMP_MARK
+from arco_nb.core.keys import TEMP_MARK
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["BACKENDS", "AtomicWriter", "Backend", "protocol_of"]
+__all__ = ["BACKENDS", "AtomicWriter", "Backend", "backend_for", "protocol_of"]
 
 
 def protocol_of(fs: AbstractFileSystem | type[AbstractFileSystem]) -> str:
-    """``"file"``, ``"memory"``, ``"s3"`` or the filesystem's own first protocol name."""
+    """The name of the backend serving ``fs`` (``"file"``, ``"memory"``, ``"s3"``), else the
+    filesystem's own first protocol name."""
     proto = fs.protocol
     names = (proto,) if isinstance(proto, str) else tuple(proto)
     for name in names:
-        if name in {"file", "local"}:
-            return "file"
-        if name in {"s3", "s3a"}:
-            return "s3"
-        if name == "memory":
-            return "memory"
+        for backend in BACKENDS.values():
+            if name in backend.protocols:
+                return backend.name
     return str(names[0])
+
+
+def backend_for(url: str) -> type[Backend] | None:
+    """The backend class whose protocols include ``url``'s (``None`` if none does)."""
+    protocol = url.split("://", 1)[0] if "://" in url else "file"
+    return next((b for b in BACKENDS.values() if protocol in b.protocols), None)
 
 
 class AtomicWriter(io.RawIOBase):
@@ -118,7 +123,17 @@ class AtomicWriter(io.RawIOBase):
 
 
 class Backend:
-    """Operations on full backend paths. Subclasses fix the semantics per protocol."""
+    """Operations on full backend paths. Subclasses fix the semantics per protocol.
+
+    Each subclass declares what the rest of Arco derives from it (fsspec's registry model):
+    its ``name``, the fsspec ``protocols`` it serves, the package that provides them
+    (``install``), and fsspec ``default_options`` a user's options may override.
+    """
+
+    name: ClassVar[str]
+    protocols: ClassVar[tuple[str, ...]]
+    install: ClassVar[str] = ""
+    default_options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     def __init__(self, fs: AbstractFileSystem) -> None:
         self.fs = fs
@@ -182,13 +197,16 @@ def _fsync_dir(path: str) -> None:
 class LocalBackend(Backend):
     """Local disk: write beside the target, fsync, then rename (replace) or link (exclusive)."""
 
+    name = "file"
+    protocols = ("file", "local")
+
     def _temp_for(self, path: str) -> str:
         parent = os.path.dirname(path)
         try:
             os.makedirs(parent, exist_ok=True)
         except FileExistsError as exc:  # an object sits where a directory must go
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", exc.filename) from exc
-        return os.path.join(parent, f"{_TEMP_MARK}{uuid.uuid4().hex}")
+        return os.path.join(parent, f"{TEMP_MARK}{uuid.uuid4().hex}")
 
     def _write_temp(self, path: str, data: bytes, *, durable: bool = True) -> str:
         temp = self._temp_for(path)
@@ -247,7 +265,7 @@ class LocalBackend(Backend):
         for dirpath, dirnames, filenames in os.walk(path, onerror=fail):
             dirnames.sort()
             found.extend(
-                f"{dirpath}/{name}" for name in filenames if not name.startswith(_TEMP_MARK)
+                f"{dirpath}/{name}" for name in filenames if not name.startswith(TEMP_MARK)
             )
         return found
 
@@ -281,6 +299,9 @@ _MEMORY_LOCK = threading.Lock()
 
 class MemoryBackend(Backend):
     """memory://: publish only complete buffers; check-and-create under one lock."""
+
+    name = "memory"
+    protocols = ("memory",)
 
     def _check_parents(self, path: str) -> None:
         parent = path.rsplit("/", 1)[0]
@@ -316,6 +337,12 @@ class MemoryBackend(Backend):
 
 class S3Backend(Backend):
     """S3 (s3fs): PUTs are atomic; exclusive create is a conditional PUT (If-None-Match: *)."""
+
+    name = "s3"
+    protocols = ("s3", "s3a")
+    install = "s3fs (pip install 'arco-nb[s3]')"
+    # Listings must reflect other writers' commits; fsspec would otherwise cache them.
+    default_options = MappingProxyType({"use_listings_cache": False})
 
     _CONFLICT_RETRIES = 5
 
@@ -358,8 +385,4 @@ class S3Backend(Backend):
         return AtomicWriter(spool, publish, discard)
 
 
-BACKENDS: dict[str, type[Backend]] = {
-    "file": LocalBackend,
-    "memory": MemoryBackend,
-    "s3": S3Backend,
-}
+BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (LocalBackend, MemoryBackend, S3Backend)}

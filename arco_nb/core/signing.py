@@ -52,7 +52,8 @@ from arco_nb.core.errors import (
     SignatureInvalid,
     TenantViolation,
 )
-from arco_nb.core.tenancy import _TEMP_MARK, TenantScope, _normalise_root, check_id, check_key
+from arco_nb.core.keys import TEMP_MARK, check_id, check_key
+from arco_nb.core.tenancy import TenantScope, normalise_root
 
 if TYPE_CHECKING:
     from arco_nb.core.storage import ObjectStore
@@ -326,7 +327,7 @@ def signing_key(
     SignatureInvalid
         No key file exists and ``create`` is false: nothing was ever signed for this root.
     """
-    root = _normalise_root(root)
+    root = normalise_root(root)
     protocol = _protocol(root)
     if protocol not in {"file", "memory"}:
         raise ConfigError(
@@ -367,7 +368,7 @@ def _create_key_file(path: str) -> bytes:
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f"{_TEMP_MARK}signing-", dir=directory)
+        fd, temp = tempfile.mkstemp(prefix=f"{TEMP_MARK}signing-", dir=directory)
     except OSError as exc:
         raise _unusable(path, exc) from exc
     try:

@@ -25,7 +25,7 @@ import os
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-from arco_nb.core.backends import BACKENDS, Backend, protocol_of
+from arco_nb.core.backends import BACKENDS, Backend, backend_for, protocol_of
 from arco_nb.core.errors import (
     AlreadyExists,
     ArcoError,
@@ -33,14 +33,13 @@ from arco_nb.core.errors import (
     ObjectNotFound,
     StorageError,
 )
-from arco_nb.core.tenancy import _TEMP_MARK, check_key
+from arco_nb.core.keys import TEMP_MARK, check_key
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 __all__ = ["ObjectStore"]
 
-_SUPPORTED = ("file", "memory", "s3")
 # The keys of these storage options hold secrets; repr() never shows their values.
 _SECRET_OPTIONS = {"key", "secret", "token", "password", "aws_secret_access_key", "session_token"}
 
@@ -283,7 +282,8 @@ def _connect(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str
     try:
         name = protocol_of(fsspec.get_filesystem_class(protocol))
     except ImportError as exc:
-        package = "s3fs (pip install 'arco-nb[s3]')" if protocol.startswith("s3") else str(exc)
+        known = backend_for(url)
+        package = known.install if known is not None and known.install else str(exc)
         raise ConfigError(f"Cannot open {url}: missing {package}") from exc
     except ValueError as exc:
         raise ConfigError(f"Cannot open {url}: {exc}") from exc
@@ -291,12 +291,9 @@ def _connect(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str
     if backend is None:
         raise ConfigError(
             f"Arco cannot store metadata on {name}:// yet",
-            hint=f"Supported protocols: {', '.join(_SUPPORTED)}",
+            hint=f"Supported protocols: {', '.join(BACKENDS)}",
         )
-    kwargs = dict(options)
-    if name == "s3":
-        # Listings must reflect other writers' commits; fsspec would otherwise cache them.
-        kwargs.setdefault("use_listings_cache", False)
+    kwargs = {**backend.default_options, **options}
     try:
         fs, root = fsspec.core.url_to_fs(url, **kwargs)
     except (ValueError, TypeError) as exc:
@@ -327,7 +324,7 @@ def _as_bytes(data: object) -> bytes:
 
 def _listable(key: str) -> bool:
     # Foreign files (made by other tools) that no key could name are not part of the store.
-    if key.rsplit("/", 1)[-1].startswith(_TEMP_MARK):
+    if key.rsplit("/", 1)[-1].startswith(TEMP_MARK):
         return False
     try:
         check_key(key)

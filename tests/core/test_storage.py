@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from arco_nb import AlreadyExists, ConfigError, ObjectStore, StorageError, TenantViolation
-from arco_nb.core.tenancy import _TEMP_MARK
+from arco_nb.core.keys import TEMP_MARK
 from tests.conftest import S3Endpoint
 from tests.core.store_suite import ObjectStoreSuite
 
@@ -72,7 +72,7 @@ def test_local_leftover_temp_files_are_invisible(local_root: str) -> None:
     store = ObjectStore(local_root)
     store.write("events/e1.json", b"{}")
     # What a writer killed between write and rename leaves behind.
-    Path(local_root, "events", f"{_TEMP_MARK}deadbeef").write_bytes(b"{partial")
+    Path(local_root, "events", f"{TEMP_MARK}deadbeef").write_bytes(b"{partial")
     assert store.list() == ["events/e1.json"]
     assert store.list("events") == ["events/e1.json"]
 
