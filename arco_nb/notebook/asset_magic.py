@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
-from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring, unquote
+from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.display import Table
 
 if TYPE_CHECKING:
@@ -54,12 +54,12 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
         args.name,
         cell,
         kind="sql" if args.sql else "python" if args.python else None,
-        deps=_names(unquote(args.deps)),
+        deps=_names(args.deps),
         known=known,
         namespace=session.shell.user_ns,
-        partitions=unquote(args.partitions),
-        description=unquote(args.description) or "",
-        tags=_names(unquote(args.tags)) or (),
+        partitions=args.partitions,
+        description=args.description or "",
+        tags=_names(args.tags) or (),
         retries=args.retries,
     )
     if args.no_run:

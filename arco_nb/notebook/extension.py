@@ -77,11 +77,13 @@ class Arco(Magics):
         (``%arco help`` lists the options)."""
         from arco_nb.notebook.asset_magic import asset_cell
 
+        _check_text(line, cell)
         return _boundary(lambda: asset_cell(self.session, line, cell))
 
     @line_cell_magic
     def arco(self, line: str, cell: str | None = None) -> Any:
         """Arco's commands: ``%arco help`` lists them."""
+        _check_text(line, cell)
         words = line.strip().split(maxsplit=1)
         name = words[0] if words else "help"
         rest = words[1] if len(words) > 1 else ""
@@ -95,6 +97,19 @@ class Arco(Magics):
             raise UsageError(f"%%arco {name} takes no cell body; only %%arco sql does")
         command = load(name)
         return _boundary(lambda: command(self.session, rest, cell))
+
+
+def _check_text(line: str, cell: str | None) -> None:
+    """Refuse a lone surrogate: no file, catalog or SQL engine can store it (it is not UTF-8),
+    and deep down it would fail with an encoding error instead of one line here."""
+    for where, part in (("line", line), ("cell", cell or "")):
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError(
+                f"The magic's {where} holds {part[exc.start]!r} at position {exc.start}, a lone "
+                "surrogate that is not valid Unicode text; retype that part"
+            ) from None
 
 
 def _boundary(action: Any) -> Any:

@@ -20,6 +20,8 @@ def command(session: Session, line: str, cell: str | None) -> Message:  # noqa: 
     """What a run would do, task by task, and why."""
     args = parse_argstring(command, line)
     plan = session.workspace.plan(
-        " ".join(args.selection) or None, partitions=args.partitions, force=args.force
+        " ".join(args.selection) if args.selection else None,
+        partitions=args.partitions,
+        force=args.force,
     )
     return Message(plan.explain())

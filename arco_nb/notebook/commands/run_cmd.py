@@ -24,7 +24,7 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
     args = parse_argstring(command, line)
     started = time.perf_counter()
     result = session.workspace.run(
-        " ".join(args.selection) or None,
+        " ".join(args.selection) if args.selection else None,
         partitions=args.partitions,
         force=args.force,
         executor=args.executor or session.settings.executor,
