@@ -123,9 +123,17 @@ class AssetGraph:
             raise AssetNotFound(name, suggestions=close)
 
     def select(self, selection: str | None) -> tuple[str, ...]:
-        """The assets a selection names, in topological order (``None`` or ``"*"``: all)."""
-        if selection is None or selection.strip() in {"", "*"}:
+        """The assets a selection names, in topological order (``None`` or ``"*"``: all).
+
+        An empty selection is refused rather than read as "all": ``--select "$SEL"`` with an
+        unset variable must not run everything.
+        """
+        if selection is None or selection.strip() == "*":
             return self.order
+        if not selection.strip():
+            raise SelectionError(
+                selection, reason="it is empty; leave it out, or write *, to select every asset"
+            )
         chosen: set[str] = set()
         for raw in selection.split(","):
             term = raw.strip()

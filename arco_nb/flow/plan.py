@@ -167,6 +167,13 @@ def build_plan(
             f"partitions must be text, not {type(partitions).__name__}",
             hint='Write partitions="2024-01-01..2024-01-31" or "eu,us"',
         )
+    if partitions is not None and not partitions.strip():
+        # Not "every key": --partitions "$KEYS" with an unset variable must not backfill all.
+        raise ConfigError(
+            "partitions is empty",
+            hint="Name keys or a range (2024-01-01..2024-01-31), or leave partitions out "
+            "for every key",
+        )
     selected = graph.select(selection)
     planned = _planned_keys(graph, selected, partitions, today)
     available: dict[str, set[str]] = {}
