@@ -148,6 +148,17 @@ def query_error(exc: Exception, *, where: str, hint: str) -> QueryError | QueryR
 def _parse(con: duckdb.DuckDBPyConnection, query: str) -> list[Any]:
     import duckdb
 
+    if not isinstance(query, str):
+        raise QueryError(
+            f"A query is text, not {type(query).__name__}", hint="Pass the SQL as a str"
+        )
+    try:
+        query.encode("utf-8")  # DuckDB takes UTF-8; it would raise a bare TypeError
+    except UnicodeEncodeError:
+        raise QueryError(
+            "The query is not valid text: it holds a lone surrogate (U+D800 to U+DFFF)",
+            hint="Remove it, or write the character it stands for",
+        ) from None
     try:
         return list(con.extract_statements(query))
     except duckdb.Error as exc:
