@@ -142,6 +142,14 @@ def query_error(exc: Exception, *, where: str, hint: str) -> QueryError | QueryR
             detail=f"access outside the sandbox ({reason})",
             allowed="It reaches no file, URL or extension beyond what it was given. " + hint,
         )
+    if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in first:
+        # Table functions such as enable_logging() try to change settings from a SELECT.
+        return QueryRefused(
+            "configuration change",
+            where=where,
+            detail="a change of DuckDB's configuration (it is locked)",
+            allowed=READ_STATEMENTS,
+        )
     return QueryError(f"SQL error: {first}", hint=hint)
 
 

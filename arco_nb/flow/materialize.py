@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arco_nb.core.errors import ArcoError, AssetDefinitionError
+from arco_nb.core.errors import ArcoError, AssetDefinitionError, QueryRefused
 from arco_nb.core.ids import content_hash, new_id
 from arco_nb.flow.assets import PARTITION_PARAMETER
 
@@ -204,12 +204,15 @@ def _sandboxed_query(con: Any, spec: AssetSpec) -> pa.Table:
 
     try:
         return con.sql(spec.code).to_arrow_table()
-    except duckdb.PermissionException as exc:
-        raise query_error(
+    except duckdb.Error as exc:
+        error = query_error(
             exc,
             where=f"SQL asset {spec.name!r} (sandboxed)",
             hint="In the SQL sandbox an asset reads only its upstream assets, by name",
-        ) from None
+        )
+        if isinstance(error, QueryRefused):
+            raise error from None
+        raise  # the user's own SQL error, as DuckDB words it
 
 
 _DUCKDB: dict[bool, Any] = {}

@@ -16,6 +16,7 @@ from arco_nb.core.errors import ArcoError, ConfigError, QueryError, QueryRefused
 from arco_nb.core.sandbox import (
     READ_ONLY_PRAGMAS,
     check_read_only,
+    query_error,
     sandbox_from_env,
     sandboxed_connection,
 )
@@ -151,6 +152,24 @@ def test_the_engine_reads_only_the_given_directories(tmp_path: Path) -> None:
             con.execute(f"SET {setting}")
     assert not (theirs / "y.csv").exists()
     assert con.sql("select * from duckdb_secrets()").fetchall() == []  # none stored, none read
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select * from enable_logging()",
+        "select * from enable_profiling()",
+        "select * from add_grammar_extension('x')",
+    ],
+)
+def test_table_functions_that_change_settings_are_refused(query: str) -> None:
+    con = sandboxed_connection()
+    check_read_only(con, query, where="test")  # a SELECT to the parser; the lock stops it
+    with pytest.raises(duckdb.Error) as info:
+        con.sql(query)
+    error = query_error(info.value, where="Test SQL", hint="")
+    assert isinstance(error, QueryRefused)
+    assert error.statement_type == "configuration change"
 
 
 def test_registered_arrow_tables_stay_readable_and_python_variables_do_not() -> None:
