@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from arco_nb.catalog.sql import MetadataSQL
     from arco_nb.flow.assets import AssetSpec, Registry
     from arco_nb.flow.execute import RunResult
+    from arco_nb.flow.executors import ExecutorName
     from arco_nb.flow.graph import AssetGraph
     from arco_nb.flow.lineage import AssetInfo, LineageGraph
     from arco_nb.flow.plan import LastMaterialization, Plan
@@ -289,7 +290,7 @@ class Workspace(SignedURLs):
         *,
         partitions: str | None = None,
         force: bool = False,
-        executor: str = "inline",
+        executor: ExecutorName = "inline",
         max_workers: int | None = None,
         scheduler: str | None = None,
         client: Any = None,
@@ -314,6 +315,7 @@ class Workspace(SignedURLs):
             Called with every event of the run as it is recorded (progress displays).
         """
         from arco_nb.flow.execute import execute_plan
+        from arco_nb.flow.executors import dask_client
         from arco_nb.flow.plan import build_plan
 
         graph = self._graph(registry)
@@ -322,7 +324,7 @@ class Workspace(SignedURLs):
             plan = build_plan(graph, selection, latest=latest, force=force, partitions=partitions)
         own_client = None
         if executor == "dask" and client is None:
-            own_client = client = _dask_client(scheduler)
+            own_client = client = dask_client(scheduler)
         try:
             return execute_plan(
                 plan,
@@ -387,8 +389,12 @@ class Workspace(SignedURLs):
 
     def run_state(self, run_id: str) -> RunState:
         """Rebuild run ``run_id`` from its events alone."""
+        from arco_nb.core.errors import RunNotFound
+        from arco_nb.core.ids import is_id
         from arco_nb.flow.state import RunState
 
+        if not isinstance(run_id, str) or not is_id(run_id):
+            raise RunNotFound(str(run_id))
         return RunState.replay(run_id, self.events.events(run_id=run_id))
 
     def lineage(
@@ -525,7 +531,7 @@ class Workspace(SignedURLs):
 
     def tasks(self, run_id: str) -> list[TaskInfo]:
         """The tasks of run ``run_id`` (in the order they started), with the user's errors."""
-        from arco_nb.core.errors import ArcoError
+        from arco_nb.core.errors import RunNotFound
         from arco_nb.flow.runs import TaskInfo
 
         rows = self.sql(
@@ -537,7 +543,7 @@ class Workspace(SignedURLs):
             not rows
             and not self.sql(f"select 1 from arco.runs where run_id = {_q(run_id)}").fetchall()
         ):
-            raise ArcoError(f"No run {run_id!r}", hint="`arco runs` lists them")
+            raise RunNotFound(run_id)
         return [TaskInfo(a, p, s, int(n or 1), st, fi, e or "") for a, p, s, n, st, fi, e in rows]
 
     def gc(self, *, grace: dt.timedelta | None = None, dry_run: bool = False) -> GcResult:
@@ -570,29 +576,3 @@ class Workspace(SignedURLs):
 def _q(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def _dask_client(scheduler: str | None) -> Any:
-    import os
-
-    from arco_nb.core.errors import ConfigError
-
-    address = scheduler or os.environ.get("ARCO_DASK_SCHEDULER")
-    if not address:
-        raise ConfigError(
-            "The dask executor needs a scheduler",
-            hint="Pass scheduler='tcp://host:8786' or client=..., or set ARCO_DASK_SCHEDULER",
-        )
-    try:
-        from distributed import Client
-    except ImportError as exc:
-        raise ConfigError(
-            "The dask executor needs distributed", hint="pip install 'arco-nb[dask]'"
-        ) from exc
-    try:
-        return Client(address, timeout=10)  # type: ignore[no-untyped-call]
-    except (OSError, ValueError, TimeoutError) as exc:
-        raise ConfigError(
-            f"Cannot reach the Dask scheduler at {address!r}: {exc}",
-            hint="Check the address (tcp://host:8786) and that the scheduler is running",
-        ) from None

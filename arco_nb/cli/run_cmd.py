@@ -22,19 +22,20 @@ import click
 
 from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
+from arco_nb.flow.executors import DEFAULT_EXECUTOR, EXECUTORS, executor_name
 
 if TYPE_CHECKING:
     from arco_nb.flow.execute import RunResult
     from arco_nb.workspace import Workspace
 
-EXECUTORS = click.Choice(["inline", "threads", "dask"])
+EXECUTOR_CHOICE = click.Choice(EXECUTORS)
 
 
 @click.command()
 @click.argument("target", required=False, type=click.Path(path_type=Path))
 @click.option("--select", "selection", help="name, +name, name+, tag:x, a,b (default: all).")
 @click.option("--partitions", help="Keys or a range: 2024-01-01..2024-01-31.")
-@click.option("--executor", type=EXECUTORS, default="inline", show_default=True)
+@click.option("--executor", type=EXECUTOR_CHOICE, default=DEFAULT_EXECUTOR, show_default=True)
 @click.option("--scheduler", help="Dask scheduler address (default: ARCO_DASK_SCHEDULER).")
 @click.option("--force", is_flag=True, help="Run every selected task, even up to date.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
@@ -142,7 +143,12 @@ def _run_quietly(
 
     with progress:
         try:
-            return ws.run(plan=plan, executor=executor, scheduler=scheduler, observer=observe)
+            return ws.run(
+                plan=plan,
+                executor=executor_name(executor),
+                scheduler=scheduler,
+                observer=observe,
+            )
         except KeyboardInterrupt:
             progress.stop()
             click.echo("Cancelled: the run is recorded as cancelled.", err=True)

@@ -21,6 +21,7 @@ code that already catches ``KeyError`` or ``FileExistsError`` keeps working::
     ├── AssetNotFound (KeyError)            an asset name is unknown (lists close matches)
     ├── CycleError (ValueError)             asset dependencies form a cycle (gives the path)
     ├── SelectionError (ValueError)         a selection expression cannot be parsed
+    ├── RunNotFound (KeyError)              no run has that id
     ├── QueryError (ValueError)             a SQL query cannot be parsed or bound
     ├── QueryRefused (PermissionError)      a sandboxed SQL statement is not allowed (names it)
     ├── SignatureInvalid (PermissionError)  a signed URL is malformed or was tampered with
@@ -54,6 +55,7 @@ __all__ = [
     "ObjectNotFound",
     "QueryError",
     "QueryRefused",
+    "RunNotFound",
     "SelectionError",
     "SignatureExpired",
     "SignatureInvalid",
@@ -276,6 +278,14 @@ class SelectionError(ArcoError, ValueError):
             f"Cannot parse selection {selection!r}: {reason}",
             hint="Use name, +name, name+, +name+, tag:x, joined by commas",
         )
+
+
+class RunNotFound(ArcoError, KeyError):
+    """No run with this id is recorded in the workspace; ``run_id`` is what was asked for."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"No run {run_id!r}", hint="`arco runs` (or ws.runs()) lists them")
 
 
 class QueryError(ArcoError, ValueError):

@@ -16,13 +16,13 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.model import Column
-from arco_nb.core.errors import CatalogError, ConfigError
+from arco_nb.core.errors import CatalogError
 from arco_nb.core.ids import new_id
+from arco_nb.flow.executors import DEFAULT_EXECUTOR, Executor, ExecutorName, make_executor
 from arco_nb.flow.materialize import Output, TableCache, materialize
 from arco_nb.flow.plan import LastMaterialization, Plan, Task
 from arco_nb.flow.recorder import DEFAULT_LINGER, Recorder
@@ -64,51 +64,6 @@ class RunResult:
         )
 
 
-class _Pool:
-    """Where task bodies run: here (inline), on threads, or on a Dask cluster."""
-
-    def __init__(self, executor: str, *, max_workers: int | None, client: Any) -> None:
-        self.kind = executor
-        self._threads: ThreadPoolExecutor | None = None
-        self._client = client
-        if executor == "threads":
-            self._threads = ThreadPoolExecutor(
-                max_workers=max_workers or min(8, os.cpu_count() or 2)
-            )
-        elif executor not in {"inline", "dask"}:
-            raise ConfigError(
-                f"Unknown executor {executor!r}", hint="Use 'inline', 'threads' or 'dask'"
-            )
-
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._threads is not None:
-            return self._threads.submit(fn, *args, **kwargs)
-        if self._client is not None:
-            return self._client.submit(fn, *args, pure=False, **kwargs)
-        done: Future[Any] = Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            done.set_exception(exc)
-        return done
-
-    def wait_one(self, futures: list[Any], timeout: float | None) -> list[Any]:
-        """Futures that are done, waiting up to ``timeout`` seconds for the first."""
-        if self._client is not None:
-            from distributed import wait as dask_wait
-
-            with contextlib.suppress(TimeoutError):
-                dask_wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")  # type: ignore[no-untyped-call]
-            return [f for f in futures if f.done()]
-        done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-        return list(done)
-
-    def close(self, *, wait: bool = True) -> None:
-        # After Ctrl-C, do not wait for a running task to finish: its result would be ignored.
-        if self._threads is not None:
-            self._threads.shutdown(wait=wait, cancel_futures=True)
-
-
 def execute_plan(
     plan: Plan,
     graph: AssetGraph,
@@ -117,7 +72,7 @@ def execute_plan(
     catalog: Catalog,
     events: EventLog,
     latest: Mapping[Key, LastMaterialization],
-    executor: str = "inline",
+    executor: ExecutorName = DEFAULT_EXECUTOR,
     max_workers: int | None = None,
     client: Any = None,
     linger: float = DEFAULT_LINGER,
@@ -133,7 +88,7 @@ def execute_plan(
     ``observer`` sees every event as it is recorded (a progress display, say). With
     ``sandbox``, SQL assets run in the SQL sandbox (:mod:`arco_nb.core.sandbox`).
     """
-    pool = _Pool(executor, max_workers=max_workers, client=client)
+    pool = make_executor(executor, max_workers=max_workers, client=client)
     run = Recorder(events, new_id(), linger=linger, observer=observer)
     interrupted = False
     try:
@@ -196,7 +151,7 @@ class _Scheduler:
         plan: Plan,
         graph: AssetGraph,
         *,
-        pool: _Pool,
+        pool: Executor,
         run: Recorder,
         store: ObjectStore,
         latest: Mapping[Key, LastMaterialization],
@@ -215,7 +170,7 @@ class _Scheduler:
         self.dependents: dict[Key, list[Key]] = {}
         self.ready: list[int] = []
         # In-process executors hand tables on directly; Dask workers read them from the store.
-        self.cache = None if pool.kind == "dask" else TableCache()
+        self.cache = None if pool.name == "dask" else TableCache()
         for task in plan.tasks:
             upstream = {i for i in task.inputs if i in self.index}
             self.blocking[task.key] = len(upstream)
@@ -236,7 +191,7 @@ class _Scheduler:
                     self._start(key)
             wait = max(0.0, min(self.retry_at.values()) - now) if self.retry_at else None
             if self.running:
-                done = self.pool.wait_one(list(self.running), wait)
+                done = self.pool.wait(list(self.running), wait)
                 for future in sorted(done, key=lambda f: self.index[self.running[f]]):
                     self._collect(future)
             elif wait is not None:

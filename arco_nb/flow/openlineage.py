@@ -53,9 +53,9 @@ def run_events(ws: Workspace, *, run_id: str | None = None) -> list[dict[str, An
         f'select run_id, status, "at" from arco.run_transitions {where} order by "at", run_id'
     ).fetchall()
     if run_id is not None and not transitions:
-        from arco_nb.core.errors import ArcoError
+        from arco_nb.core.errors import RunNotFound
 
-        raise ArcoError(f"No run {run_id!r}", hint="`arco runs` lists them")
+        raise RunNotFound(run_id)
     outputs: dict[str, list[str]] = {}
     for rid, asset in ws.sql(
         f"select distinct run_id, asset from arco.materializations {where} order by all"

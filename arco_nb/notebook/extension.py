@@ -17,6 +17,7 @@ from traitlets import Bool, CaselessStrEnum, Int, Unicode, default, observe
 
 from arco_nb._version import __version__
 from arco_nb.core.errors import ArcoError
+from arco_nb.flow.executors import DEFAULT_EXECUTOR, EXECUTORS
 from arco_nb.notebook.commands import COMMANDS, load
 from arco_nb.notebook.session import Session
 
@@ -37,8 +38,8 @@ class Arco(Magics):
         config=True
     )
     executor = CaselessStrEnum(
-        ["inline", "threads", "dask"],
-        default_value="inline",
+        list(EXECUTORS),
+        default_value=DEFAULT_EXECUTOR,
         help="How runs execute (default: ARCO_EXECUTOR, else inline).",
     ).tag(config=True)
     preview_rows = Int(5, min=0, help="Rows a %%asset preview shows.").tag(config=True)
@@ -54,8 +55,8 @@ class Arco(Magics):
     @default("executor")
     def _executor_from_env(self) -> str:
         # `arco run notebook.ipynb --executor threads` reaches the kernel through its environment.
-        value = os.environ.get("ARCO_EXECUTOR", "inline").lower()
-        return value if value in {"inline", "threads", "dask"} else "inline"
+        value = os.environ.get("ARCO_EXECUTOR", DEFAULT_EXECUTOR).lower()
+        return value if value in EXECUTORS else DEFAULT_EXECUTOR
 
     @default("sql_sandbox")
     def _sql_sandbox_from_env(self) -> bool:

@@ -91,3 +91,30 @@ def test_executor_errors(memory_root: str) -> None:
         ws.run(registry=_fan_out(), executor="gpu")
     with pytest.raises(ConfigError, match="needs a scheduler"):
         ws.run(registry=_fan_out(), executor="dask")
+
+
+def test_executor_names_are_one_list_everywhere() -> None:
+    from arco_nb.cli.run_cmd import run as run_command
+    from arco_nb.flow.executors import EXECUTORS
+    from arco_nb.notebook.commands import run_cmd
+    from arco_nb.notebook.extension import Arco
+
+    click_choice = next(p for p in run_command.params if p.name == "executor").type
+    assert tuple(click_choice.choices) == EXECUTORS  # type: ignore[attr-defined]
+    assert tuple(Arco.executor.values) == EXECUTORS
+    parser = run_cmd.command.parser  # type: ignore[attr-defined]
+    option = next(a for a in parser._actions if "--executor" in a.option_strings)
+    assert tuple(option.choices) == EXECUTORS
+
+
+@pytest.mark.parametrize("name", ["spark", "", "INLINE "])
+def test_an_unknown_executor_is_a_config_error(tmp_path: Any, name: str) -> None:
+    from arco_nb.flow.executors import executor_name, make_executor
+
+    with pytest.raises(ConfigError, match="Unknown executor"):
+        executor_name(name)
+    with pytest.raises(ConfigError, match="Unknown executor"):
+        Workspace(str(tmp_path)).run(registry=_fan_out(1), executor=name)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="needs a client"):
+        make_executor("dask")
+    assert executor_name("Threads") == "threads"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from arco_nb.flow.executors import EXECUTORS, executor_name
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.asset_magic import raise_if_failed
 from arco_nb.notebook.display import Table
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 @argument("selection", nargs="*", help="name, +name, name+, tag:x, a,b (default: all).")
 @argument("--partitions", "--partition", help="Keys or a range: 2024-01-01..2024-01-31.")
 @argument("--force", action="store_true", help="Run every selected task, even up to date.")
-@argument("--executor", choices=["inline", "threads", "dask"], help="Default: %%config Arco.")
+@argument("--executor", choices=EXECUTORS, help="Default: %%config Arco.")
 def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: ARG001
     """Materialize the selected assets that are missing or stale."""
     args = parse_argstring(command, line)
@@ -27,7 +28,7 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
         " ".join(args.selection) if args.selection else None,
         partitions=args.partitions,
         force=args.force,
-        executor=args.executor or session.settings.executor,
+        executor=executor_name(args.executor or session.settings.executor),
     )
     elapsed = time.perf_counter() - started
     session.changed()
