@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from arco_nb.flow.executors import ExecutorName
     from arco_nb.flow.graph import AssetGraph
     from arco_nb.flow.lineage import AssetInfo, LineageGraph
-    from arco_nb.flow.plan import LastMaterialization, Plan
+    from arco_nb.flow.plan import Plan
     from arco_nb.flow.runs import RunInfo, TaskInfo
     from arco_nb.flow.state import RunState
+    from arco_nb.flow.status import LatestMaterialization, StatusIndex
 
 __all__ = ["Workspace"]
 
@@ -80,14 +81,6 @@ class Workspace(SignedURLs):
         )
         self._grace = grace
         self.sandbox = sandbox_from_env(sandbox)
-        # (event log position, newest materialization by (asset, partition) with its order key)
-        self._latest: (
-            tuple[
-                tuple[int, tuple[str, ...]],
-                dict[tuple[str, str], tuple[tuple[dt.datetime, str], LastMaterialization]],
-            ]
-            | None
-        ) = None
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -170,64 +163,16 @@ class Workspace(SignedURLs):
                 added.append(name)
         return added
 
-    def latest_materializations(self) -> dict[tuple[str, str], LastMaterialization]:
-        """The newest recorded materialization of every (asset, partition)."""
-        from arco_nb.flow.plan import LastMaterialization
+    @cached_property
+    def status(self) -> StatusIndex:
+        """What the event log says each asset is now (latest materializations, last status)."""
+        from arco_nb.flow.status import StatusIndex
 
-        position = self._latest[0] if self._latest is not None else None
-        now, appended = self.events.appended_since(position)
-        if self._latest is not None and appended is not None:
-            newest = dict(self._latest[1])  # only what was appended since needs a look
-            for event in appended:
-                if event.kind != "materialization":
-                    continue
-                p = event.payload
-                key = (event.asset, event.partition)
-                order = (event.at, str(p["materialization_id"]))
-                if key not in newest or newest[key][0] < order:
-                    newest[key] = (
-                        order,
-                        LastMaterialization(
-                            str(p["materialization_id"]),
-                            str(p.get("fingerprint") or ""),
-                            str(p.get("code_version") or ""),
-                        ),
-                    )
-        else:
-            table = self.events.read_table("materializations")
-            rows = (
-                table.select(
-                    [
-                        "asset",
-                        "partition",
-                        "at",
-                        "materialization_id",
-                        "fingerprint",
-                        "code_version",
-                    ]
-                )
-                .sort_by([("at", "ascending"), ("materialization_id", "ascending")])
-                .group_by(["asset", "partition"], use_threads=False)
-                .aggregate(
-                    [
-                        (c, "last")
-                        for c in ("at", "materialization_id", "fingerprint", "code_version")
-                    ]
-                )
-            )
-            newest = {
-                (r["asset"], r["partition"]): (
-                    (r["at_last"], r["materialization_id_last"]),
-                    LastMaterialization(
-                        r["materialization_id_last"],
-                        r["fingerprint_last"] or "",
-                        r["code_version_last"] or "",
-                    ),
-                )
-                for r in rows.to_pylist()
-            }
-        self._latest = (now, newest)
-        return {key: last for key, (_, last) in newest.items()}
+        return StatusIndex(self.events)
+
+    def latest_materializations(self) -> dict[tuple[str, str], LatestMaterialization]:
+        """The newest recorded materialization of every (asset, partition)."""
+        return self.status.latest()
 
     def plan(
         self,
@@ -405,7 +350,6 @@ class Workspace(SignedURLs):
 
         graph = self._graph(registry)
         graph.select(asset)  # unknown names fail here, with close matches
-        status, mats, counts = self._latest_by_asset()
         inputs = {
             (m, a): i
             for m, a, i in self.sql(
@@ -413,14 +357,7 @@ class Workspace(SignedURLs):
             ).fetchall()
         }
         return build_lineage(
-            graph,
-            asset,
-            up=up,
-            down=down,
-            status=status,
-            materializations=mats,
-            inputs=inputs,
-            partition_counts=counts,
+            graph, asset, up=up, down=down, statuses=self.status.assets(), inputs=inputs
         )
 
     def assets(
@@ -453,19 +390,8 @@ class Workspace(SignedURLs):
             )
         else:
             graph = self._graph(registry)
-        status, mats, counts = self._latest_by_asset()
-        return [asset_info(graph, n, status, mats, counts) for n in sorted(graph.specs)]
-
-    def _latest_by_asset(
-        self,
-    ) -> tuple[
-        dict[str, tuple[str, str]],
-        dict[str, tuple[str, int, dt.datetime, str]],
-        dict[str, int],
-    ]:
-        from arco_nb.flow.lineage import latest_by_asset
-
-        return latest_by_asset(self.events)
+        statuses = self.status.assets()
+        return [asset_info(graph, n, statuses) for n in sorted(graph.specs)]
 
     def explain(
         self, asset: str, *, partitions: str | None = None, registry: Registry | None = None

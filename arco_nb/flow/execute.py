@@ -24,7 +24,7 @@ from arco_nb.core.errors import CatalogError
 from arco_nb.core.ids import new_id
 from arco_nb.flow.executors import DEFAULT_EXECUTOR, Executor, ExecutorName, make_executor
 from arco_nb.flow.materialize import Output, TableCache, materialize
-from arco_nb.flow.plan import LastMaterialization, Plan, Task
+from arco_nb.flow.plan import Plan, Task
 from arco_nb.flow.recorder import DEFAULT_LINGER, Recorder
 from arco_nb.flow.state import RunState
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from arco_nb.core.storage import ObjectStore
     from arco_nb.flow.assets import AssetSpec
     from arco_nb.flow.graph import AssetGraph
+    from arco_nb.flow.status import LatestMaterialization
 
 __all__ = ["ASSET_NAMESPACE", "RunResult", "execute_plan", "user_traceback"]
 
@@ -71,7 +72,7 @@ def execute_plan(
     store: ObjectStore,
     catalog: Catalog,
     events: EventLog,
-    latest: Mapping[Key, LastMaterialization],
+    latest: Mapping[Key, LatestMaterialization],
     executor: ExecutorName = DEFAULT_EXECUTOR,
     max_workers: int | None = None,
     client: Any = None,
@@ -154,7 +155,7 @@ class _Scheduler:
         pool: Executor,
         run: Recorder,
         store: ObjectStore,
-        latest: Mapping[Key, LastMaterialization],
+        latest: Mapping[Key, LatestMaterialization],
         sandbox: bool = False,
     ) -> None:
         self.plan, self.graph, self.pool, self.run, self.store = plan, graph, pool, run, store

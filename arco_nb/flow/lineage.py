@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from arco_nb.flow.graph import AssetGraph
 
 if TYPE_CHECKING:
-    from arco_nb.catalog.eventlog import EventLog
     from arco_nb.flow.assets import AssetSpec
+    from arco_nb.flow.status import AssetStatus
 
 __all__ = [
     "NO_DOT",
@@ -26,7 +26,6 @@ __all__ = [
     "LineageGraph",
     "asset_info",
     "build_lineage",
-    "latest_by_asset",
     "to_dot",
 ]
 
@@ -127,58 +126,47 @@ def build_lineage(
     *,
     up: int = 1,
     down: int = 1,
-    status: Mapping[str, tuple[str, str]] | None = None,
-    materializations: Mapping[str, tuple[str, int, dt.datetime, str]] | None = None,
+    statuses: Mapping[str, AssetStatus] | None = None,
     inputs: Mapping[tuple[str, str], str] | None = None,
-    partition_counts: Mapping[str, int] | None = None,
 ) -> LineageGraph:
     """Assemble the lineage around ``focus``.
 
-    ``status`` maps asset -> (latest task status, run id); ``materializations`` maps asset ->
-    (materialization id, rows, time, run id) of the latest one; ``inputs`` maps
-    (materialization id, input asset) -> input materialization id; ``partition_counts`` maps
-    asset -> how many partitions are materialized.
+    ``statuses`` is the :class:`~arco_nb.flow.status.StatusIndex`'s view of each asset;
+    ``inputs`` maps (materialization id, input asset) -> input materialization id.
     """
-    materializations = materializations or {}
+    statuses = statuses or {}
     inputs = inputs or {}
     names = {focus} | graph.upstream(focus, up) | graph.downstream(focus, down)
-    nodes = [
-        asset_info(graph, name, status, materializations, partition_counts)
-        for name in sorted(names)
-    ]
+    nodes = [asset_info(graph, name, statuses) for name in sorted(names)]
     edges = []
     for name in sorted(names):
-        mat = materializations.get(name)
+        latest = statuses[name].latest if name in statuses else None
+        mid = latest.materialization_id if latest else None
         for dep in graph.specs[name].deps:
             if dep in names:
-                mid = mat[0] if mat else None
                 edges.append(LineageEdge(dep, name, mid, inputs.get((mid, dep)) if mid else None))
     return LineageGraph(focus, up, down, tuple(nodes), tuple(edges))
 
 
 def asset_info(
-    graph: AssetGraph | _HasSpecs,
-    name: str,
-    status: Mapping[str, tuple[str, str]] | None,
-    materializations: Mapping[str, tuple[str, int, dt.datetime, str]] | None,
-    partition_counts: Mapping[str, int] | None = None,
+    graph: AssetGraph | _HasSpecs, name: str, statuses: Mapping[str, AssetStatus] | None
 ) -> AssetInfo:
-    """One asset's :class:`AssetInfo` from the same mappings :func:`build_lineage` takes."""
+    """One asset's :class:`AssetInfo`: its definition and what ``statuses`` says of it."""
     spec = graph.specs[name]
-    mat = (materializations or {}).get(name)
-    state, run_id = (status or {}).get(name, ("never run", ""))
+    known = (statuses or {}).get(name)
+    latest = known.latest if known else None
     return AssetInfo(
         name=name,
         kind=spec.kind,
-        status=state,
-        rows=mat[1] if mat else None,
-        last_materialized=mat[2] if mat else None,
-        materialization_id=mat[0] if mat else None,
-        last_run_id=run_id or (mat[3] if mat else None),
+        status=known.status if known and known.status else "never run",
+        rows=known.rows if known and latest else None,
+        last_materialized=latest.at if latest else None,
+        materialization_id=latest.materialization_id if latest else None,
+        last_run_id=(known.run_id if known else "") or (latest.run_id if latest else None),
         tags=spec.tags,
         deps=spec.deps,
         partitions=spec.partitions,
-        partitions_materialized=(partition_counts or {}).get(name, 0) if spec.partitions else 0,
+        partitions_materialized=known.partitions if known and spec.partitions else 0,
         description=spec.description,
     )
 
@@ -233,43 +221,3 @@ def to_dot(graph: LineageGraph) -> str:
     out += [f'  "{e.upstream}" -> "{e.downstream}";' for e in graph.edges]
     out.append("}")
     return "\n".join(out)
-
-
-def latest_by_asset(
-    events: EventLog,
-) -> tuple[
-    dict[str, tuple[str, str]],
-    dict[str, tuple[str, int, dt.datetime, str]],
-    dict[str, int],
-]:
-    """What :func:`asset_info` needs from the event log: each asset's latest task status and
-    run, its latest materialization (rows added up over partitions), and how many partitions
-    are materialized."""
-    # Plain loops over two fact tables: no SQL engine and no Arrow compute kernels to load,
-    # so `arco assets` and the browser start fast (100k events take ~50 ms).
-    terminal = {"succeeded", "failed", "skipped", "up_to_date"}
-    t = events.read_columns("task_transitions", ["asset", "at", "status", "run_id"])
-    newest: dict[str, tuple[dt.datetime, str, str]] = {}
-    for asset, at, state, run in zip(*t.to_pydict().values(), strict=True):
-        if state in terminal and (asset not in newest or newest[asset][:2] <= (at, run)):
-            newest[asset] = (at, run, state)
-    status = {asset: (state, run) for asset, (_, run, state) in newest.items()}
-    m = events.read_columns(
-        "materializations", ["asset", "partition", "at", "materialization_id", "rows", "run_id"]
-    )
-    latest: dict[tuple[str, str], tuple[dt.datetime, str, int, str]] = {}
-    for asset, key, at, mid, rows, run in zip(*m.to_pydict().values(), strict=True):
-        if (asset, key) not in latest or latest[(asset, key)][:2] < (at, mid):
-            latest[(asset, key)] = (at, mid, rows or 0, run)
-    mats: dict[str, tuple[str, int, dt.datetime, str]] = {}
-    counts: dict[str, int] = {}
-    # Rows: the latest materialization of each partition, added up.
-    for (asset, _), (at, mid, rows, run) in latest.items():
-        before = mats.get(asset)
-        total = (before[1] if before else 0) + rows
-        if before is None or (at, mid) > (before[2], before[0]):
-            mats[asset] = (mid, total, at, run)
-        else:
-            mats[asset] = (before[0], total, before[2], before[3])
-        counts[asset] = counts.get(asset, 0) + 1
-    return status, mats, counts

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from arco_nb.core.errors import AssetNotFound, ConfigError
 from arco_nb.core.ids import canonical_json, content_hash
@@ -24,19 +24,13 @@ from arco_nb.flow.partitions import (
     StaticPartitions,
 )
 
-__all__ = ["LastMaterialization", "Plan", "Task", "build_plan", "input_keys", "is_key_of"]
+if TYPE_CHECKING:
+    from arco_nb.flow.status import LatestMaterialization
+
+__all__ = ["Plan", "Task", "build_plan", "input_keys", "is_key_of"]
 
 Reason = Literal["never materialized", "code changed", "upstream changed", "forced", "up to date"]
 PLAN_SCHEMA_VERSION = 2
-
-
-@dataclass(frozen=True)
-class LastMaterialization:
-    """What the event log says about the latest materialization of one (asset, partition)."""
-
-    materialization_id: str
-    fingerprint: str
-    code_version: str
 
 
 @dataclass(frozen=True)
@@ -150,7 +144,7 @@ def build_plan(
     graph: AssetGraph,
     selection: str | None = None,
     *,
-    latest: Mapping[tuple[str, str], LastMaterialization] | None = None,
+    latest: Mapping[tuple[str, str], LatestMaterialization] | None = None,
     force: bool = False,
     partitions: str | None = None,
     today: dt.date | None = None,

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -11,7 +12,8 @@ from arco_nb import AssetNotFound, Workspace
 from arco_nb.catalog.events import Event
 from arco_nb.flow.assets import AssetSpec, Registry, sql_asset
 from arco_nb.flow.graph import AssetGraph
-from arco_nb.flow.plan import LastMaterialization, build_plan
+from arco_nb.flow.plan import build_plan
+from arco_nb.flow.status import LatestMaterialization
 
 
 def _specs(code: dict[str, str] | None = None) -> list[AssetSpec]:
@@ -23,9 +25,12 @@ def _specs(code: dict[str, str] | None = None) -> list[AssetSpec]:
     ]
 
 
-def _materialized(plan_tasks: object) -> dict[tuple[str, str], LastMaterialization]:
+def _materialized(plan_tasks: object) -> dict[tuple[str, str], LatestMaterialization]:
+    at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     return {
-        (t.asset, t.partition): LastMaterialization(f"m_{t.asset}", t.fingerprint, t.code_version)
+        (t.asset, t.partition): LatestMaterialization(
+            t.asset, t.partition, f"m_{t.asset}", t.fingerprint, t.code_version, 1, at, "run"
+        )
         for t in plan_tasks  # type: ignore[attr-defined]
     }
 
