@@ -107,8 +107,9 @@ class Workspace(SignedURLs):
 
         return MetadataSQL(self.catalog, self.events)
 
-    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
-        """Run read-only DuckDB SQL over the ``arco.*`` views of this workspace's metadata.
+    def sql(self, query: str, params: Sequence[object] | None = None) -> duckdb.DuckDBPyRelation:
+        """Run read-only DuckDB SQL over the ``arco.*`` views of this workspace's metadata;
+        ``?`` placeholders take ``params`` (``ws.sql("... where asset = ?", ["orders"])``).
 
         The query runs in the SQL sandbox: it reads these views and nothing else (no files,
         URLs, ``ATTACH`` or extensions), and only statements that read are accepted.
@@ -120,7 +121,7 @@ class Workspace(SignedURLs):
         QueryError
             A syntax error, or an unknown view or column.
         """
-        return self._sql.sql(query)
+        return self._sql.sql(query, params)
 
     def define(self, spec: AssetSpec) -> bool:
         """Record ``spec`` in the catalog (Tier 1) unless it is already recorded as it is.
@@ -422,55 +423,18 @@ class Workspace(SignedURLs):
         self, *, asset: str | None = None, status: str | None = None, limit: int | None = None
     ) -> list[RunInfo]:
         """Runs, newest first: all, those with a task for ``asset``, or those in ``status``."""
-        from arco_nb.flow.runs import RunInfo
+        from arco_nb.flow.runs import list_runs
 
-        where = []
-        if asset is not None:
-            where.append(f"run_id in (select run_id from arco.task_runs where asset = {_q(asset)})")
-        if status is not None:
-            where.append(f"r.status = {_q(status)}")
-        query = f"""
-            select r.run_id, r.status, r.plan_id, r.executor, r.queued_at, r.finished_at,
-                   count(t.asset) filter (where t.status = 'succeeded'),
-                   count(t.asset) filter (where t.status = 'up_to_date'),
-                   list(distinct t.asset order by t.asset) filter (where t.status = 'failed'),
-                   count(t.asset) filter (where t.status = 'skipped')
-            from arco.runs r left join arco.task_runs t using (run_id)
-            {"where " + " and ".join(where) if where else ""}
-            group by all order by r.queued_at desc, r.run_id desc
-            {f"limit {int(limit)}" if limit is not None else ""}"""
-        return [
-            RunInfo(
-                r[0],
-                r[1] or "",
-                r[2] or "",
-                r[3] or "",
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                tuple(r[8] or ()),
-                r[9],
-            )
-            for r in self.sql(query).fetchall()
-        ]
+        return list_runs(self.sql, asset=asset, status=status, limit=limit)
 
-    def tasks(self, run_id: str) -> list[TaskInfo]:
-        """The tasks of run ``run_id`` (in the order they started), with the user's errors."""
-        from arco_nb.core.errors import RunNotFound
-        from arco_nb.flow.runs import TaskInfo
+    def tasks(
+        self, run_id: str | None = None, *, asset: str | None = None, limit: int | None = None
+    ) -> list[TaskInfo]:
+        """The tasks of run ``run_id`` (in the order they started), or of ``asset`` (newest
+        first), with the user's errors. ``RunNotFound`` if ``run_id`` names no run."""
+        from arco_nb.flow.runs import list_tasks
 
-        rows = self.sql(
-            "select asset, partition, status, attempt, started_at, finished_at, error "
-            f"from arco.task_runs where run_id = {_q(run_id)} "
-            "order by started_at nulls last, asset, partition"
-        ).fetchall()
-        if (
-            not rows
-            and not self.sql(f"select 1 from arco.runs where run_id = {_q(run_id)}").fetchall()
-        ):
-            raise RunNotFound(run_id)
-        return [TaskInfo(a, p, s, int(n or 1), st, fi, e or "") for a, p, s, n, st, fi, e in rows]
+        return list_tasks(self.sql, run_id=run_id, asset=asset, limit=limit)
 
     def gc(self, *, grace: dt.timedelta | None = None, dry_run: bool = False) -> GcResult:
         """Delete snapshot and data files no record names, older than ``grace`` (1 hour)."""
@@ -497,8 +461,3 @@ class Workspace(SignedURLs):
     def __repr__(self) -> str:
         s = self.scope
         return f"Workspace({s.root!r}, tenant={s.tenant!r}, workspace={s.workspace!r})"
-
-
-def _q(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"

@@ -14,6 +14,7 @@ through the deprecation policy.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from arco_nb.catalog.catalog import Catalog
@@ -145,8 +146,9 @@ class MetadataSQL:
         self._manifest_seq = -1
         self.con.execute("CREATE SCHEMA arco")
 
-    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
-        """Run ``query`` with the ``arco.*`` views up to date; returns a DuckDB relation.
+    def sql(self, query: str, params: Sequence[object] | None = None) -> duckdb.DuckDBPyRelation:
+        """Run ``query`` (with ``?`` placeholders bound to ``params``) with the ``arco.*`` views
+        up to date; returns a DuckDB relation.
 
         Only statements that read are accepted, and they reach nothing but this workspace's
         metadata (:mod:`arco_nb.core.sandbox`).
@@ -168,7 +170,7 @@ class MetadataSQL:
             try:
                 # Run it now, under the lock: a lazy relation would run later, against views
                 # another thread may be rebuilding. The result is an Arrow-backed relation.
-                relation = self.con.sql(query)
+                relation = self.con.sql(query, params=params)
                 if relation is None:  # pragma: no cover - every read statement returns rows
                     raise QueryError(
                         "The query returns no rows to show", hint="Write a SELECT (or VALUES)"

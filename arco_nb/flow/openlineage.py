@@ -48,9 +48,11 @@ def _time(value: dt.datetime) -> str:
 def run_events(ws: Workspace, *, run_id: str | None = None) -> list[dict[str, Any]]:
     """Every run state change (of one run) as an OpenLineage RunEvent, oldest first."""
     namespace = ws.scope.url if "://" in ws.scope.url else f"file://{ws.scope.url}"
-    where = "" if run_id is None else "where run_id = '" + run_id.replace("'", "''") + "'"
+    where = "" if run_id is None else "where run_id = ?"
+    params = [] if run_id is None else [run_id]
     transitions = ws.sql(
-        f'select run_id, status, "at" from arco.run_transitions {where} order by "at", run_id'
+        f'select run_id, status, "at" from arco.run_transitions {where} order by "at", run_id',
+        params,
     ).fetchall()
     if run_id is not None and not transitions:
         from arco_nb.core.errors import RunNotFound
@@ -58,13 +60,14 @@ def run_events(ws: Workspace, *, run_id: str | None = None) -> list[dict[str, An
         raise RunNotFound(run_id)
     outputs: dict[str, list[str]] = {}
     for rid, asset in ws.sql(
-        f"select distinct run_id, asset from arco.materializations {where} order by all"
+        f"select distinct run_id, asset from arco.materializations {where} order by all", params
     ).fetchall():
         outputs.setdefault(rid, []).append(asset)
     inputs: dict[str, list[str]] = {}
     for rid, asset in ws.sql(
         "select distinct l.run_id, l.input_asset from arco.lineage l "
-        f"{where.replace('run_id', 'l.run_id')} order by all"
+        f"{where.replace('run_id', 'l.run_id')} order by all",
+        params,
     ).fetchall():
         if asset not in outputs.get(rid, []):
             inputs.setdefault(rid, []).append(asset)

@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-"""Runs as people and renderers see them: public frozen dataclasses, plain values only."""
+"""Runs as people and renderers see them: public frozen dataclasses, plain values only, and the
+queries that list them from the ``arco.*`` views."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-__all__ = ["RunInfo", "TaskInfo"]
+__all__ = ["RunInfo", "TaskInfo", "list_runs", "list_tasks"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class TaskInfo:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     error: str = ""
+    run_id: str = ""
 
     @property
     def label(self) -> str:
@@ -47,3 +51,77 @@ class RunInfo:
     up_to_date: int = 0
     failed: tuple[str, ...] = ()
     skipped: int = 0
+
+
+class _SQL(Protocol):
+    def __call__(self, query: str, params: Sequence[object] | None = None) -> Any: ...
+
+
+def list_runs(
+    sql: _SQL, *, asset: str | None = None, status: str | None = None, limit: int | None = None
+) -> list[RunInfo]:
+    """Runs, newest first: all, those with a task for ``asset``, or those in ``status``.
+
+    ``sql`` runs read-only queries over the ``arco.*`` views (``Workspace.sql``).
+    """
+    where, params = ["1 = 1"], []
+    if asset is not None:
+        where.append("r.run_id in (select run_id from arco.task_runs where asset = ?)")
+        params.append(asset)
+    if status is not None:
+        where.append("r.status = ?")
+        params.append(status)
+    rows = sql(
+        f"""
+        select r.run_id, r.status, r.plan_id, r.executor, r.queued_at, r.finished_at,
+               count(t.asset) filter (where t.status = 'succeeded'),
+               count(t.asset) filter (where t.status = 'up_to_date'),
+               list(distinct t.asset order by t.asset) filter (where t.status = 'failed'),
+               count(t.asset) filter (where t.status = 'skipped')
+        from arco.runs r left join arco.task_runs t using (run_id)
+        where {" and ".join(where)}
+        group by all order by r.queued_at desc, r.run_id desc
+        {"limit ?" if limit is not None else ""}""",
+        [*params, max(int(limit), 0)] if limit is not None else params,
+    ).fetchall()
+    return [
+        RunInfo(r[0], r[1] or "", r[2] or "", r[3] or "", r[4], r[5], r[6], r[7],
+                tuple(r[8] or ()), r[9])
+        for r in rows
+    ]  # fmt: skip
+
+
+def list_tasks(
+    sql: _SQL, *, run_id: str | None = None, asset: str | None = None, limit: int | None = None
+) -> list[TaskInfo]:
+    """Tasks of run ``run_id`` (in the order they started) or of ``asset`` (newest first).
+
+    Raises
+    ------
+    RunNotFound
+        ``run_id`` names no recorded run.
+    """
+    from arco_nb.core.errors import RunNotFound
+
+    where, params = ["1 = 1"], []
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
+    if asset is not None:
+        where.append("asset = ?")
+        params.append(asset)
+    order = (
+        "started_at nulls last, asset, partition"
+        if run_id is not None
+        else "finished_at desc nulls first, run_id desc, partition"
+    )
+    rows = sql(
+        "select asset, partition, status, attempt, started_at, finished_at, error, run_id "
+        f"from arco.task_runs where {' and '.join(where)} order by {order}"
+        + (" limit ?" if limit is not None else ""),
+        [*params, max(int(limit), 0)] if limit is not None else params,
+    ).fetchall()
+    known = rows or run_id is None
+    if not known and not sql("select 1 from arco.runs where run_id = ?", [run_id]).fetchall():
+        raise RunNotFound(str(run_id))
+    return [TaskInfo(a, p, s, int(n or 1), st, fi, e or "", r) for a, p, s, n, st, fi, e, r in rows]

@@ -119,12 +119,10 @@ class CatalogBrowser(widgets.VBox):  # type: ignore[misc]
     def _runs(self, item: AssetInfo) -> str:
         if item.kind == "table":
             return "<i>Tables registered directly have no runs.</i>"
-        quoted = item.name.replace("'", "''")
-        rows = self.workspace.sql(
-            "select run_id, partition, status, attempt, started_at, finished_at "
-            f"from arco.task_runs where asset = '{quoted}' "
-            "order by finished_at desc nulls first limit 20"
-        ).fetchall()
+        rows = [
+            [t.run_id, t.partition, t.status, t.attempt, t.started_at, t.finished_at]
+            for t in self.workspace.tasks(asset=item.name, limit=20)
+        ]
         columns = ["run", "partition", "status", "attempt", "started", "finished"]
         return Table(columns, rows)._repr_html_()
 

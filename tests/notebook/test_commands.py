@@ -91,7 +91,7 @@ def test_runs(pipeline: TestingShell) -> None:
     assert len(pipeline.out("%arco runs --limit 1").rows) == 1
     of_report = pipeline.out("%arco runs report")
     assert len(of_report.rows) == 1
-    assert of_report.footer == "1 runs of report"
+    assert of_report.footer == "1 run of report"
     with pytest.raises(UsageError, match="Unknown asset 'nope'"):
         pipeline.run_cell("%arco runs nope")
 
