@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """Architecture rules (DESIGN §1), enforced on the source.
 
-* Layers import only downwards: core < catalog < flow < notebook, cli (the last two are peers
-  and do not import each other). The package root (``arco_nb/__init__.py``) is the facade.
+* Layers import only downwards: core < catalog < flow < workspace < notebook, cli (the last two
+  are peers and do not import each other). ``workspace`` is ``arco_nb/workspace.py`` and the
+  modules it is made of; the package root (``arco_nb/__init__.py``) re-exports the public API.
 * Only ``notebook`` imports IPython or ipywidgets; graphviz only in ``notebook`` and ``cli``.
 * ``import arco_nb`` stays light: no IPython, pyarrow, DuckDB, polars, graphviz or ipywidgets.
 * No ``utils`` modules; no module past 600 lines.
@@ -18,7 +19,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "arco_nb"
-RANK = {"core": 0, "catalog": 1, "flow": 2, "notebook": 3, "cli": 3}
+RANK = {"core": 0, "catalog": 1, "flow": 2, "workspace": 3, "notebook": 4, "cli": 4}
+# Top-level modules that form a layer of their own: the Workspace facade and its parts.
+TOP_LEVEL = {"workspace": "workspace", "sharing": "workspace"}
 UI_ONLY = {"IPython": {"notebook"}, "ipywidgets": {"notebook"}, "graphviz": {"notebook", "cli"}}
 HEAVY = ["IPython", "pyarrow", "duckdb", "polars", "graphviz", "ipywidgets"]
 
@@ -29,7 +32,16 @@ def _modules() -> list[Path]:
 
 def _layer(path: Path, root: Path = PACKAGE) -> str | None:
     parts = path.relative_to(root).parts
-    return parts[0] if len(parts) > 1 and parts[0] in RANK else None
+    if len(parts) == 1:
+        return TOP_LEVEL.get(path.stem)
+    return parts[0] if parts[0] in RANK else None
+
+
+def _target_layer(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "arco_nb" or len(parts) < 2:
+        return None
+    return TOP_LEVEL.get(parts[1]) or (parts[1] if parts[1] in RANK else None)
 
 
 def _imports(path: Path, root: Path = PACKAGE) -> list[str]:
@@ -57,10 +69,9 @@ def _layer_violations(path: Path, root: Path = PACKAGE) -> list[str]:
         return []  # the facade may import any layer
     bad = []
     for module in _imports(path, root):
-        parts = module.split(".")
-        if parts[0] != "arco_nb" or len(parts) < 2 or parts[1] not in RANK:
+        target = _target_layer(module)
+        if target is None:
             continue
-        target = parts[1]
         if not (RANK[target] < RANK[layer] or target == layer):
             bad.append(f"{path.relative_to(root)} ({layer}) imports {module} ({target})")
     return bad
@@ -104,6 +115,18 @@ def test_the_checker_catches_violations(tmp_path: Path) -> None:
         "core/probe.py (core) imports arco_nb.catalog.log (catalog)",
     ]
     assert _ui_violations(probe, root) == ["core/probe.py imports IPython"]
+    upward = root / "flow" / "probe.py"
+    upward.parent.mkdir()
+    upward.write_text("def f():\n    from arco_nb.workspace import Workspace\n")
+    assert _layer_violations(upward, root) == [
+        "flow/probe.py (flow) imports arco_nb.workspace (workspace)",
+        "flow/probe.py (flow) imports arco_nb.workspace.Workspace (workspace)",
+    ]
+    facade_part = root / "sharing.py"
+    facade_part.write_text("import arco_nb.notebook.browser\n")
+    assert _layer_violations(facade_part, root) == [
+        "sharing.py (workspace) imports arco_nb.notebook.browser (notebook)"
+    ]
     peer = root / "cli" / "main.py"
     peer.parent.mkdir()
     peer.write_text("from arco_nb.notebook import magics\nimport graphviz\n")

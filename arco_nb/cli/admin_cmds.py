@@ -96,7 +96,7 @@ def export() -> None:
 @pass_settings
 def openlineage(settings: Settings, run_id: str | None, output: Path) -> None:
     """OpenLineage RunEvents, one per run state change, as JSON Lines."""
-    from arco_nb.flow.openlineage import run_events
+    from arco_nb.cli.openlineage import run_events
 
     events = run_events(settings.open(restore=False), run_id=run_id)
     try:
