@@ -211,24 +211,11 @@ class Workspace(SignedURLs):
         """Each partition key of ``asset`` (or those ``partitions`` names) and its status:
         ``materialized``, ``stale`` (its inputs or code changed since), ``failed`` (the latest
         attempt failed) or ``missing``."""
+        from arco_nb.flow.status import FAILED_PARTITIONS_SQL, partition_status
+
         plan = self.plan(asset, partitions=partitions, registry=registry)
-        failed = {
-            key
-            for a, key, status in self.sql(
-                "select asset, partition, arg_max(status, finished_at) from arco.task_runs "
-                "group by asset, partition"
-            ).fetchall()
-            if a == asset and status == "failed"
-        }
-        status = {}
-        for task in plan.tasks:
-            if task.partition in failed:
-                status[task.partition] = "failed"
-            elif not task.will_run:
-                status[task.partition] = "materialized"
-            else:
-                status[task.partition] = "stale" if task.previous else "missing"
-        return status
+        failed = {key for (key,) in self.sql(FAILED_PARTITIONS_SQL, [asset]).fetchall()}
+        return partition_status(plan, asset, failed)
 
     def run(
         self,
@@ -298,40 +285,14 @@ class Workspace(SignedURLs):
         partition (in key order) when it is ``None``. Partitions of an earlier definition of
         the asset (before its partitions changed) are left out.
         """
-        from arco_nb.core.errors import AssetNotFound, ConfigError
         from arco_nb.flow.assets import default_registry
         from arco_nb.flow.materialize import read_data
-        from arco_nb.flow.plan import is_key_of
+        from arco_nb.flow.status import readable
 
-        latest = self.latest_materializations()
-        keys = sorted(k for a, k in latest if a == asset)
-        if not keys:
-            import difflib
-
-            recorded = sorted({a for a, _ in latest})
-            raise AssetNotFound(asset, suggestions=difflib.get_close_matches(asset, recorded))
         specs = default_registry if registry is None else registry
-        if asset in specs:
-            definition = specs.get(asset).partition_def
-            keys = [k for k in keys if is_key_of(definition, k)]
-            if not keys:
-                raise ConfigError(
-                    f"Asset {asset!r} has no materialization under its current partitions "
-                    f"({definition or 'none'})",
-                    hint=f"Run it: ws.run({asset!r})",
-                )
-        if partition is not None:
-            if partition not in keys:
-                raise ConfigError(
-                    f"Asset {asset!r} has no materialized partition {partition!r}",
-                    hint="Materialized: "
-                    + ", ".join(keys[:10])
-                    + ("..." if len(keys) > 10 else ""),
-                )
-            keys = [partition]
-        return read_data(
-            self.store, asset, [(k, latest[(asset, k)].materialization_id) for k in keys]
-        )
+        spec = specs.get(asset) if asset in specs else None
+        parts = readable(self.latest_materializations(), asset, spec, partition)
+        return read_data(self.store, asset, parts)
 
     def run_state(self, run_id: str) -> RunState:
         """Rebuild run ``run_id`` from its events alone."""
@@ -369,30 +330,14 @@ class Workspace(SignedURLs):
         ``catalog_only``: the definitions the catalog records, without building (or checking)
         a graph of them; what a listing needs, and faster.
         """
-        from types import SimpleNamespace
-
-        from arco_nb.flow.assets import AssetSpec
-        from arco_nb.flow.lineage import asset_info
+        from arco_nb.flow.assets import listed_spec
+        from arco_nb.flow.lineage import asset_infos
 
         if catalog_only:
-            graph: Any = SimpleNamespace(
-                specs={
-                    r.name: AssetSpec(
-                        name=r.name,
-                        kind="sql" if r.kind == "sql" else "python",
-                        code=r.code,
-                        deps=r.deps,
-                        partitions=r.partitions,
-                        description=r.description,
-                        tags=r.tags,
-                    )
-                    for r in self.catalog.state.assets.values()
-                }
-            )
+            specs = {r.name: listed_spec(r) for r in self.catalog.state.assets.values()}
         else:
-            graph = self._graph(registry)
-        statuses = self.status.assets()
-        return [asset_info(graph, n, statuses) for n in sorted(graph.specs)]
+            specs = dict(self._graph(registry).specs)
+        return asset_infos(specs, self.status.assets())
 
     def explain(
         self, asset: str, *, partitions: str | None = None, registry: Registry | None = None
@@ -400,17 +345,7 @@ class Workspace(SignedURLs):
         """Why ``asset`` would run, or be skipped, in its own plan (per partition, summarised
         by reason when there are many)."""
         plan = self.plan(asset, partitions=partitions, registry=registry)
-        tasks = [t for t in plan.tasks if t.asset == asset]
-        if len(tasks) <= 5:
-            return "\n".join(t.explain() for t in tasks)
-        by_reason: dict[str, list[str]] = {}
-        for task in tasks:
-            by_reason.setdefault(task.reason, []).append(task.partition)
-        lines = [f"{asset}: {len(tasks)} partitions"]
-        for reason, keys in by_reason.items():
-            shown = ", ".join(keys[:3]) + (f", ... {keys[-1]}" if len(keys) > 3 else "")
-            lines.append(f"  {len(keys)} {reason}: {shown}")
-        return "\n".join(lines)
+        return plan.explain_asset(asset)
 
     @staticmethod
     def _graph(registry: Registry | None) -> AssetGraph:
@@ -438,21 +373,9 @@ class Workspace(SignedURLs):
 
     def gc(self, *, grace: dt.timedelta | None = None, dry_run: bool = False) -> GcResult:
         """Delete snapshot and data files no record names, older than ``grace`` (1 hour)."""
-        from arco_nb.catalog.catalog import SNAPSHOT_PREFIX
-        from arco_nb.catalog.gc import collect
+        from arco_nb.catalog.gc import collect_unreferenced
 
-        def named() -> tuple[set[str], set[str]]:
-            snapshots = {k for c in self.catalog.history() for k in c.snapshot.values()}
-            data = set(self.events.read_table("materializations").column("path").to_pylist())
-            return snapshots, data
-
-        return collect(
-            self.store,
-            {"snapshots": SNAPSHOT_PREFIX, "data": "data"},
-            named,
-            grace=dt.timedelta(hours=1) if grace is None else grace,
-            dry_run=dry_run,
-        )
+        return collect_unreferenced(self.catalog, self.events, grace=grace, dry_run=dry_run)
 
     def compact(self) -> CompactionResult:
         """Compact the event inbox into Parquet and collect what the grace period allows."""

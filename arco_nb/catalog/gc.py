@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 from arco_nb.core.ids import id_timestamp, is_id
 
 if TYPE_CHECKING:
+    from arco_nb.catalog.catalog import Catalog
+    from arco_nb.catalog.eventlog import EventLog
     from arco_nb.core.storage import ObjectStore
 
-__all__ = ["GcResult", "collect"]
+__all__ = ["DEFAULT_GRACE", "GcResult", "collect", "collect_unreferenced"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,31 @@ def _born(key: str) -> dt.datetime | None:
         if is_id(stem):
             return id_timestamp(stem)
     return None
+
+
+DEFAULT_GRACE = dt.timedelta(hours=1)
+
+
+def collect_unreferenced(
+    catalog: Catalog,
+    events: EventLog,
+    *,
+    grace: dt.timedelta | None = None,
+    dry_run: bool = False,
+) -> GcResult:
+    """Delete snapshot files no catalog version names and data files no materialization
+    names, once older than ``grace`` (default :data:`DEFAULT_GRACE`)."""
+    from arco_nb.catalog.catalog import SNAPSHOT_PREFIX
+
+    def named() -> tuple[set[str], set[str]]:
+        snapshots = {k for c in catalog.history() for k in c.snapshot.values()}
+        data = set(events.read_columns("materializations", ["path"]).column("path").to_pylist())
+        return snapshots, data
+
+    return collect(
+        catalog.store,
+        {"snapshots": SNAPSHOT_PREFIX, "data": "data"},
+        named,
+        grace=DEFAULT_GRACE if grace is None else grace,
+        dry_run=dry_run,
+    )

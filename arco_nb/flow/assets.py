@@ -30,6 +30,7 @@ __all__ = [
     "Registry",
     "asset",
     "default_registry",
+    "listed_spec",
     "serialize_sql",
     "sql_asset",
     "sql_table_refs",
@@ -180,6 +181,21 @@ def sql_table_refs(sql: str, *, asset: str = "?") -> set[str]:
 
     walk(tree)
     return tables - ctes
+
+
+def listed_spec(record: AssetDef) -> AssetSpec:
+    """A definition from its catalog record, for listings only: Python code is not compiled
+    (``fn`` is ``None``), so it cannot run; :func:`arco_nb.flow.cells.spec_from_record` makes
+    one that can."""
+    return AssetSpec(
+        name=record.name,
+        kind="sql" if record.kind == "sql" else "python",
+        code=record.code,
+        deps=record.deps,
+        partitions=record.partitions,
+        description=record.description,
+        tags=record.tags,
+    )
 
 
 class Registry:

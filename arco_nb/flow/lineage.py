@@ -11,7 +11,7 @@ import datetime as dt
 import html
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from arco_nb.flow.graph import AssetGraph
 
@@ -24,7 +24,7 @@ __all__ = [
     "AssetInfo",
     "LineageEdge",
     "LineageGraph",
-    "asset_info",
+    "asset_infos",
     "build_lineage",
     "to_dot",
 ]
@@ -116,10 +116,6 @@ class LineageGraph:
         return self.to_text()
 
 
-class _HasSpecs(Protocol):
-    specs: Mapping[str, AssetSpec]
-
-
 def build_lineage(
     graph: AssetGraph,
     focus: str,
@@ -137,7 +133,7 @@ def build_lineage(
     statuses = statuses or {}
     inputs = inputs or {}
     names = {focus} | graph.upstream(focus, up) | graph.downstream(focus, down)
-    nodes = [asset_info(graph, name, statuses) for name in sorted(names)]
+    nodes = [_info(graph.specs[name], statuses) for name in sorted(names)]
     edges = []
     for name in sorted(names):
         latest = statuses[name].latest if name in statuses else None
@@ -148,12 +144,16 @@ def build_lineage(
     return LineageGraph(focus, up, down, tuple(nodes), tuple(edges))
 
 
-def asset_info(
-    graph: AssetGraph | _HasSpecs, name: str, statuses: Mapping[str, AssetStatus] | None
-) -> AssetInfo:
-    """One asset's :class:`AssetInfo`: its definition and what ``statuses`` says of it."""
-    spec = graph.specs[name]
-    known = (statuses or {}).get(name)
+def asset_infos(
+    specs: Mapping[str, AssetSpec], statuses: Mapping[str, AssetStatus]
+) -> list[AssetInfo]:
+    """Every asset of ``specs``, by name, with what ``statuses`` says of it."""
+    return [_info(specs[name], statuses) for name in sorted(specs)]
+
+
+def _info(spec: AssetSpec, statuses: Mapping[str, AssetStatus]) -> AssetInfo:
+    name = spec.name
+    known = statuses.get(name)
     latest = known.latest if known else None
     return AssetInfo(
         name=name,

@@ -136,6 +136,21 @@ class Plan:
         lines.append(f"{len(self.to_run)} to run, {skipped} up to date ({self.plan_id}).")
         return "\n".join(lines)
 
+    def explain_asset(self, asset: str, *, detail: int = 5) -> str:
+        """Why ``asset`` runs or is skipped: one line per task, or, past ``detail`` partitions,
+        a count per reason with a few of the keys."""
+        tasks = [t for t in self.tasks if t.asset == asset]
+        if len(tasks) <= detail:
+            return "\n".join(t.explain() for t in tasks)
+        by_reason: dict[str, list[str]] = {}
+        for task in tasks:
+            by_reason.setdefault(task.reason, []).append(task.partition)
+        lines = [f"{asset}: {len(tasks)} partitions"]
+        for reason, keys in by_reason.items():
+            shown = ", ".join(keys[:3]) + (f", ... {keys[-1]}" if len(keys) > 3 else "")
+            lines.append(f"  {len(keys)} {reason}: {shown}")
+        return "\n".join(lines)
+
     def __str__(self) -> str:
         return self.explain()
 

@@ -11,14 +11,24 @@ columns sets: no SQL engine or Arrow compute kernels to load, so listings start 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from arco_nb.catalog.eventlog import EventLog
     from arco_nb.catalog.events import Event
+    from arco_nb.flow.assets import AssetSpec
+    from arco_nb.flow.plan import Plan
 
-__all__ = ["AssetStatus", "LatestMaterialization", "StatusIndex"]
+__all__ = [
+    "FAILED_PARTITIONS_SQL",
+    "AssetStatus",
+    "LatestMaterialization",
+    "StatusIndex",
+    "partition_status",
+    "readable",
+]
 
 _TERMINAL = frozenset({"succeeded", "failed", "skipped", "up_to_date"})
 _MATERIALIZATION_COLUMNS = [
@@ -156,3 +166,72 @@ class StatusIndex:
         known = self._tasks.get(asset)
         if status in _TERMINAL and (known is None or known[:2] <= (at, run)):
             self._tasks[asset] = (at, run, status)
+
+
+def readable(
+    latest: Mapping[tuple[str, str], LatestMaterialization],
+    asset: str,
+    spec: AssetSpec | None,
+    partition: str | None,
+) -> list[tuple[str, str]]:
+    """What ``Workspace.read`` reads: (partition, materialization id) in key order.
+
+    ``spec`` is the asset's current definition, if it is defined here: keys of an earlier
+    partitions definition are left out. ``partition`` picks one key.
+
+    Raises
+    ------
+    AssetNotFound
+        Nothing of ``asset`` was ever materialized (with close matches).
+    ConfigError
+        Nothing under its current partitions, or no materialized ``partition``.
+    """
+    from arco_nb.core.errors import AssetNotFound, ConfigError
+    from arco_nb.flow.plan import is_key_of
+
+    keys = sorted(k for a, k in latest if a == asset)
+    if not keys:
+        import difflib
+
+        recorded = sorted({a for a, _ in latest})
+        raise AssetNotFound(asset, suggestions=difflib.get_close_matches(asset, recorded))
+    if spec is not None:
+        definition = spec.partition_def
+        keys = [k for k in keys if is_key_of(definition, k)]
+        if not keys:
+            raise ConfigError(
+                f"Asset {asset!r} has no materialization under its current partitions "
+                f"({definition or 'none'})",
+                hint=f"Run it: ws.run({asset!r})",
+            )
+    if partition is not None:
+        if partition not in keys:
+            raise ConfigError(
+                f"Asset {asset!r} has no materialized partition {partition!r}",
+                hint="Materialized: " + ", ".join(keys[:10]) + ("..." if len(keys) > 10 else ""),
+            )
+        keys = [partition]
+    return [(k, latest[(asset, k)].materialization_id) for k in keys]
+
+
+def partition_status(plan: Plan, asset: str, failed: Collection[str]) -> dict[str, str]:
+    """Each partition key of ``asset`` in ``plan`` and its status: ``failed`` (its latest
+    attempt, per ``failed``), ``materialized``, ``stale`` (inputs or code changed since) or
+    ``missing``."""
+    status = {}
+    for task in plan.tasks:
+        if task.asset != asset:
+            continue
+        if task.partition in failed:
+            status[task.partition] = "failed"
+        elif not task.will_run:
+            status[task.partition] = "materialized"
+        else:
+            status[task.partition] = "stale" if task.previous else "missing"
+    return status
+
+
+FAILED_PARTITIONS_SQL = (
+    "select partition from arco.task_runs where asset = ? "
+    "group by partition having arg_max(status, finished_at) = 'failed'"
+)
