@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from arco_nb.core.signing import DEFAULT_EXPIRY
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
-from arco_nb.sharing import SignedURLs
 
 if TYPE_CHECKING:
     import duckdb
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from arco_nb.catalog.events import Event
     from arco_nb.catalog.gc import GcResult
     from arco_nb.catalog.sql import MetadataSQL
+    from arco_nb.core.signing import SignedURL
     from arco_nb.flow.assets import AssetSpec, Registry
     from arco_nb.flow.execute import RunResult
     from arco_nb.flow.executors import ExecutorName
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Workspace"]
 
 
-class Workspace(SignedURLs):
+class Workspace:
     """One workspace of one tenant: its catalog, its event log and SQL over both.
 
     Parameters
@@ -376,6 +377,45 @@ class Workspace(SignedURLs):
         from arco_nb.catalog.gc import collect_unreferenced
 
         return collect_unreferenced(self.catalog, self.events, grace=grace, dry_run=dry_run)
+
+    def signed_urls(
+        self, what: str, *, expires: dt.timedelta | float = DEFAULT_EXPIRY
+    ) -> list[SignedURL]:
+        """Signed, expiring read URLs for the files behind an asset or a metadata view.
+
+        Parameters
+        ----------
+        what
+            An asset name (the data files of its latest materialization, one per partition)
+            or a metadata view such as ``"arco.runs"`` or ``"arco.tables"`` (the Parquet and
+            JSON files the view reads now).
+        expires
+            How long the URLs stay valid: a ``timedelta`` or seconds, more than 0 and at most
+            7 days. Default: 15 minutes.
+
+        Returns
+        -------
+        list of SignedURL
+            One per file: its key in the workspace, the URL and when it expires. On S3 roots
+            the URLs are S3 presigned URLs (anyone with one can read the object until it
+            expires); on local and ``memory://`` roots they are HMAC tokens that a server opens
+            with :func:`arco_nb.core.signing.open_signed`.
+
+        Raises
+        ------
+        AssetNotFound
+            ``what`` is no view and no asset with a materialization.
+        ConfigError
+            An unknown ``arco.*`` view, or ``expires`` out of range.
+        """
+        from arco_nb.core.signing import expiry_seconds, sign_keys
+        from arco_nb.flow.files import files_behind
+
+        seconds = expiry_seconds(expires)  # refuse a bad expiry before any work
+        keys = files_behind(
+            what, catalog=self.catalog, events=self.events, latest=self.latest_materializations()
+        )
+        return sign_keys(self.scope, keys, expires=seconds, store=self.store)
 
     def compact(self) -> CompactionResult:
         """Compact the event inbox into Parquet and collect what the grace period allows."""

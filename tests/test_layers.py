@@ -21,7 +21,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "arco_nb"
 RANK = {"core": 0, "catalog": 1, "flow": 2, "workspace": 3, "notebook": 4, "cli": 4}
 # Top-level modules that form a layer of their own: the Workspace facade and its parts.
-TOP_LEVEL = {"workspace": "workspace", "sharing": "workspace"}
+TOP_LEVEL = {"workspace": "workspace"}
 UI_ONLY = {"IPython": {"notebook"}, "ipywidgets": {"notebook"}, "graphviz": {"notebook", "cli"}}
 HEAVY = ["IPython", "pyarrow", "duckdb", "polars", "graphviz", "ipywidgets"]
 
@@ -122,10 +122,10 @@ def test_the_checker_catches_violations(tmp_path: Path) -> None:
         "flow/probe.py (flow) imports arco_nb.workspace (workspace)",
         "flow/probe.py (flow) imports arco_nb.workspace.Workspace (workspace)",
     ]
-    facade_part = root / "sharing.py"
+    facade_part = root / "workspace.py"
     facade_part.write_text("import arco_nb.notebook.browser\n")
     assert _layer_violations(facade_part, root) == [
-        "sharing.py (workspace) imports arco_nb.notebook.browser (notebook)"
+        "workspace.py (workspace) imports arco_nb.notebook.browser (notebook)"
     ]
     peer = root / "cli" / "main.py"
     peer.parent.mkdir()
