@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from arco_nb.core.settings import Settings
 from arco_nb.core.signing import DEFAULT_EXPIRY
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
@@ -75,13 +76,17 @@ class Workspace:
         grace: dt.timedelta | None = None,
         sandbox: bool | None = None,
     ) -> None:
-        from arco_nb.core.sandbox import sandbox_from_env
-
-        self.scope = TenantScope.from_env(
-            root, tenant=tenant, workspace=workspace, storage_options=storage_options
+        self.settings = Settings.from_env(
+            root=root,
+            tenant=tenant,
+            workspace=workspace,
+            storage_options=storage_options,
+            sql_sandbox=sandbox,
         )
+        s = self.settings
+        self.scope = TenantScope(s.root, s.tenant, s.workspace, storage_options=s.storage_options)
         self._grace = grace
-        self.sandbox = sandbox_from_env(sandbox)
+        self.sandbox = s.sql_sandbox
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -258,7 +263,7 @@ class Workspace:
             plan = build_plan(graph, selection, latest=latest, force=force, partitions=partitions)
         own_client = None
         if executor == "dask" and client is None:
-            own_client = client = dask_client(scheduler)
+            own_client = client = dask_client(scheduler or self.settings.dask_scheduler)
         try:
             return execute_plan(
                 plan,

@@ -82,11 +82,11 @@ def _options(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.group(cls=ArcoGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--root", envvar="ARCO_ROOT", help="Local path or URL of the lake (default: ./.arco)."
-)
-@click.option("--tenant", envvar="ARCO_TENANT", help="Tenant id (default: default).")
-@click.option("--workspace", envvar="ARCO_WORKSPACE", help="Workspace id (default: default).")
+# No envvar= here: the environment is read in one place (arco_nb.core.settings), the same for
+# the command line, the magics and the Python API.
+@click.option("--root", help="Local path or URL of the lake (default: ARCO_ROOT, else ./.arco).")
+@click.option("--tenant", help="Tenant id (default: ARCO_TENANT, else default).")
+@click.option("--workspace", help="Workspace id (default: ARCO_WORKSPACE, else default).")
 @click.option(
     "--storage-option",
     "storage_options",

@@ -18,11 +18,10 @@ DuckDB is imported on first use, so importing this module costs nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from arco_nb.core.errors import ConfigError, QueryError, QueryRefused
+from arco_nb.core.errors import QueryError, QueryRefused
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,7 +31,6 @@ __all__ = [
     "READ_STATEMENTS",
     "check_read_only",
     "query_error",
-    "sandbox_from_env",
     "sandboxed_connection",
 ]
 
@@ -55,30 +53,7 @@ READ_STATEMENTS = (
     "Only statements that read are allowed: SELECT (also WITH, FROM, VALUES), DESCRIBE, SHOW, "
     "SUMMARIZE, EXPLAIN and PRAGMA " + ", ".join(sorted(READ_ONLY_PRAGMAS))
 )
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 _MAX_EXPLAIN_DEPTH = 4  # EXPLAIN EXPLAIN ... is legal SQL; bound the recursion anyway
-
-
-def sandbox_from_env(value: bool | None = None) -> bool:
-    """``value`` if given, else ``ARCO_SQL_SANDBOX`` (``1``/``true``/``yes``/``on``), else off.
-
-    Raises
-    ------
-    ConfigError
-        If ``ARCO_SQL_SANDBOX`` holds anything else.
-    """
-    if value is not None:
-        return bool(value)
-    raw = os.environ.get("ARCO_SQL_SANDBOX", "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ConfigError(
-        f"ARCO_SQL_SANDBOX={raw!r} is neither on nor off",
-        hint="Set it to 1/true/yes/on or 0/false/no/off",
-    )
 
 
 def sandboxed_connection(read_dirs: Sequence[str] = ()) -> duckdb.DuckDBPyConnection:

@@ -17,6 +17,7 @@ from typing import Any
 
 from arco_nb.core.errors import ConfigError
 from arco_nb.core.keys import check_id, check_key, join_key  # the scope's rules, re-exported
+from arco_nb.core.settings import DEFAULT_ROOT, DEFAULT_TENANT, DEFAULT_WORKSPACE, Settings
 from arco_nb.core.storage import ObjectStore
 
 __all__ = [
@@ -29,10 +30,6 @@ __all__ = [
     "join_key",
     "normalise_root",
 ]
-
-DEFAULT_ROOT = "./.arco"
-DEFAULT_TENANT = "default"
-DEFAULT_WORKSPACE = "default"
 
 
 def normalise_root(root: str) -> str:
@@ -95,17 +92,20 @@ class TenantScope:
         environ: Mapping[str, str] | None = None,
     ) -> TenantScope:
         """Build a scope from arguments, falling back to ``ARCO_ROOT``, ``ARCO_TENANT``,
-        ``ARCO_WORKSPACE`` and then the defaults (``./.arco``, ``default``, ``default``)."""
-        env = os.environ if environ is None else environ
-        # An argument given as "" is a mistake to report, not "use the default"; an empty
-        # environment variable counts as unset.
-        if storage_options is None and env.get("ARCO_STORAGE_OPTIONS"):
-            storage_options = _options_from_env(env["ARCO_STORAGE_OPTIONS"])
+        ``ARCO_WORKSPACE``, ``ARCO_STORAGE_OPTIONS`` and then the defaults (``./.arco``,
+        ``default``, ``default``): :meth:`arco_nb.core.settings.Settings.from_env`."""
+        settings = Settings.from_env(
+            root=root,
+            tenant=tenant,
+            workspace=workspace,
+            storage_options=storage_options,
+            environ=environ,
+        )
         return cls(
-            root if root is not None else env.get("ARCO_ROOT") or DEFAULT_ROOT,
-            tenant if tenant is not None else env.get("ARCO_TENANT") or DEFAULT_TENANT,
-            workspace if workspace is not None else env.get("ARCO_WORKSPACE") or DEFAULT_WORKSPACE,
-            storage_options=storage_options or {},
+            settings.root,
+            settings.tenant,
+            settings.workspace,
+            storage_options=settings.storage_options,
         )
 
     @property
@@ -130,20 +130,3 @@ class TenantScope:
                 hint="Point --root / ARCO_ROOT at a directory (it is created if missing)",
             )
         return ObjectStore(self.url, storage_options=self.storage_options)
-
-
-def _options_from_env(text: str) -> dict[str, Any]:
-    """``ARCO_STORAGE_OPTIONS``: a JSON object of fsspec options (how a headless notebook
-    kernel gets the command line's ``--storage-option``s)."""
-    import json
-
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise ConfigError(
-            "ARCO_STORAGE_OPTIONS is not a JSON object",
-            hint='Write it like {"endpoint_url": "http://127.0.0.1:9000"}',
-        )
-    return value

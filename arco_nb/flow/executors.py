@@ -13,9 +13,10 @@ import contextlib
 import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Protocol
 
 from arco_nb.core.errors import ConfigError
+from arco_nb.core.settings import DEFAULT_EXECUTOR, EXECUTORS, ExecutorName
 
 __all__ = [
     "DEFAULT_EXECUTOR",
@@ -29,10 +30,6 @@ __all__ = [
     "executor_name",
     "make_executor",
 ]
-
-ExecutorName = Literal["inline", "threads", "dask"]
-EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
-DEFAULT_EXECUTOR: ExecutorName = "inline"
 
 
 class Executor(Protocol):
@@ -141,15 +138,15 @@ def make_executor(name: str, *, max_workers: int | None = None, client: Any = No
 
 
 def dask_client(scheduler: str | None) -> Any:
-    """A ``distributed.Client`` of the scheduler at ``scheduler`` (default:
-    ``ARCO_DASK_SCHEDULER``).
+    """A ``distributed.Client`` of the scheduler at ``scheduler`` (``Workspace.run`` passes
+    ``ARCO_DASK_SCHEDULER`` when no address is given).
 
     Raises
     ------
     ConfigError
         No address, ``distributed`` missing, or the scheduler cannot be reached.
     """
-    address = scheduler or os.environ.get("ARCO_DASK_SCHEDULER")
+    address = scheduler
     if not address:
         raise ConfigError(
             "The dask executor needs a scheduler",

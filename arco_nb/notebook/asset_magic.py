@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
-from arco_nb.flow.executors import executor_name
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.display import Table
 
@@ -78,7 +77,7 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
     result = None
     if plan.to_run:  # an unchanged cell records no run at all
         # The run's own catalog commit records the definition with the table it made.
-        result = ws.run(plan=plan, executor=executor_name(session.settings.executor))
+        result = ws.run(plan=plan, executor=session.executor())
         if result.status != "succeeded":
             ws.define(spec)  # known to the catalog even when it failed
             session.changed()

@@ -7,17 +7,16 @@ polars, ipywidgets, graphviz) load on first use, not here, so loading stays fast
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
-from traitlets import Bool, CaselessStrEnum, Int, Unicode, default, observe
+from traitlets import Bool, CaselessStrEnum, Dict, Int, Unicode, default, observe
 
 from arco_nb._version import __version__
 from arco_nb.core.errors import ArcoError
-from arco_nb.flow.executors import DEFAULT_EXECUTOR, EXECUTORS
+from arco_nb.core.settings import DEFAULT_EXECUTOR, EXECUTORS, env_executor, env_sql_sandbox
 from arco_nb.notebook.commands import COMMANDS, load
 from arco_nb.notebook.session import Session
 
@@ -37,6 +36,11 @@ class Arco(Magics):
     workspace = Unicode(None, allow_none=True, help="Workspace id (default: ARCO_WORKSPACE).").tag(
         config=True
     )
+    storage_options = Dict(
+        None,
+        allow_none=True,
+        help="fsspec options: credentials, endpoint_url, ... (default: ARCO_STORAGE_OPTIONS).",
+    ).tag(config=True)
     executor = CaselessStrEnum(
         list(EXECUTORS),
         default_value=DEFAULT_EXECUTOR,
@@ -44,31 +48,31 @@ class Arco(Magics):
     ).tag(config=True)
     preview_rows = Int(5, min=0, help="Rows a %%asset preview shows.").tag(config=True)
     sql_sandbox = Bool(
+        False,
         help="Run SQL assets in the SQL sandbox: read-only, upstream assets only, no files "
-        "(default: ARCO_SQL_SANDBOX, else off)."
+        "(default: ARCO_SQL_SANDBOX, else off).",
     ).tag(config=True)
 
     def __init__(self, shell: InteractiveShell, **kwargs: Any) -> None:
         self.session = Session(shell, self)  # first: loading config may already notify
         super().__init__(shell, **kwargs)
 
+    # A setting left at None comes from the environment (arco_nb.core.settings), which is also
+    # how `arco run notebook.ipynb --executor threads` reaches the kernel.
+
     @default("executor")
     def _executor_from_env(self) -> str:
-        # `arco run notebook.ipynb --executor threads` reaches the kernel through its environment.
-        value = os.environ.get("ARCO_EXECUTOR", DEFAULT_EXECUTOR).lower()
-        return value if value in EXECUTORS else DEFAULT_EXECUTOR
+        return env_executor()
 
     @default("sql_sandbox")
     def _sql_sandbox_from_env(self) -> bool:
-        from arco_nb.core.sandbox import sandbox_from_env
-
-        return sandbox_from_env()
+        return env_sql_sandbox()
 
     @observe("sql_sandbox")
     def _sandbox_changed(self, change: Any) -> None:
-        self.session.sandbox_changed(bool(change["new"]))
+        self.session.sandbox_changed(change["new"])
 
-    @observe("root", "tenant", "workspace")
+    @observe("root", "tenant", "workspace", "storage_options")
     def _where_changed(self, change: Any) -> None:  # noqa: ARG002 - traitlets' signature
         self.session.reset()
 

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from arco_nb.core.settings import ExecutorName
     from arco_nb.workspace import Workspace
 
 __all__ = ["Session", "Settings"]
@@ -20,6 +22,10 @@ class Settings(Protocol):
     root: str | None
     tenant: str | None
     workspace: str | None
+
+    @property
+    def storage_options(self) -> Mapping[str, Any] | None: ...
+
     executor: str
     preview_rows: int
     sql_sandbox: bool
@@ -49,6 +55,7 @@ class Session:
                 self.settings.root or None,
                 tenant=self.settings.tenant or None,
                 workspace=self.settings.workspace or None,
+                storage_options=self.settings.storage_options or None,
                 sandbox=self.settings.sql_sandbox,
             )
             self._names.update(ws.restore(namespace=self.shell.user_ns))
@@ -71,7 +78,14 @@ class Session:
     def sandbox_changed(self, sandbox: bool) -> None:
         """``%config Arco.sql_sandbox`` changed: the next run uses the new setting."""
         if self._workspace is not None:
-            self._workspace.sandbox = sandbox
+            self._workspace.sandbox = bool(sandbox)
+
+    def executor(self, choice: str | None = None) -> ExecutorName:
+        """The executor for a run: ``choice``, else ``%config Arco.executor``, else
+        ``ARCO_EXECUTOR``, else inline."""
+        from arco_nb.flow.executors import executor_name
+
+        return executor_name(choice or self.settings.executor)
 
     def defined(self, name: str) -> None:
         """A cell defined ``name`` in this session's workspace."""

@@ -12,12 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arco_nb.core.errors import ArcoError, ConfigError, QueryError, QueryRefused
+from arco_nb.core.errors import ArcoError, QueryError, QueryRefused
 from arco_nb.core.sandbox import (
     READ_ONLY_PRAGMAS,
     check_read_only,
     query_error,
-    sandbox_from_env,
     sandboxed_connection,
 )
 
@@ -180,24 +179,6 @@ def test_registered_arrow_tables_stay_readable_and_python_variables_do_not() -> 
     with pytest.raises(duckdb.CatalogException):
         con.sql("select * from not_given")
     assert not_given.num_rows == 1
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [("", False), ("0", False), ("off", False), ("1", True), ("TRUE", True), (" yes ", True)],
-)
-def test_sandbox_setting_from_env(
-    monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool
-) -> None:
-    monkeypatch.setenv("ARCO_SQL_SANDBOX", raw)
-    assert sandbox_from_env() is expected
-    assert sandbox_from_env(not expected) is (not expected)
-
-
-def test_a_bad_sandbox_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARCO_SQL_SANDBOX", "maybe")
-    with pytest.raises(ConfigError, match="ARCO_SQL_SANDBOX"):
-        sandbox_from_env()
 
 
 _SQL_WORDS = st.sampled_from(

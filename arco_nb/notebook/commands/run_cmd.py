@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from arco_nb.flow.executors import EXECUTORS, executor_name
+from arco_nb.core.settings import EXECUTORS
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.asset_magic import raise_if_failed
 from arco_nb.notebook.display import Table
@@ -28,7 +28,7 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
         " ".join(args.selection) if args.selection else None,
         partitions=args.partitions,
         force=args.force,
-        executor=executor_name(args.executor or session.settings.executor),
+        executor=session.executor(args.executor),
     )
     elapsed = time.perf_counter() - started
     session.changed()

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""Arco's settings and the one place that reads them from the environment.
+
+An explicit argument wins over the environment, which wins over the default. The magics'
+traitlets (``%config Arco.*``), the command line's global options and :class:`~arco_nb.Workspace`
+all ask :meth:`Settings.from_env`, so the same variable means the same thing everywhere:
+
+========================  ==========================================  =============
+variable                  setting                                     default
+========================  ==========================================  =============
+``ARCO_ROOT``             where data and metadata live                ``./.arco``
+``ARCO_TENANT``           tenant id                                   ``default``
+``ARCO_WORKSPACE``        workspace id                                ``default``
+``ARCO_STORAGE_OPTIONS``  fsspec options, a JSON object               ``{}``
+``ARCO_EXECUTOR``         ``inline``, ``threads`` or ``dask``         ``inline``
+``ARCO_SQL_SANDBOX``      run SQL assets in the SQL sandbox           off
+``ARCO_DASK_SCHEDULER``   the Dask scheduler's address                none
+========================  ==========================================  =============
+
+An empty variable counts as unset. A value that cannot be used is a
+:class:`~arco_nb.core.errors.ConfigError` naming the variable, except ``ARCO_EXECUTOR``, which
+falls back to ``inline`` (a kernel started by ``arco run`` must still start).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from arco_nb.core.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_EXECUTOR",
+    "DEFAULT_ROOT",
+    "DEFAULT_TENANT",
+    "DEFAULT_WORKSPACE",
+    "EXECUTORS",
+    "ExecutorName",
+    "Settings",
+    "env_executor",
+    "env_sql_sandbox",
+    "parse_bool",
+]
+
+DEFAULT_ROOT = "./.arco"
+DEFAULT_TENANT = "default"
+DEFAULT_WORKSPACE = "default"
+ExecutorName = Literal["inline", "threads", "dask"]
+EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
+DEFAULT_EXECUTOR: ExecutorName = "inline"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(raw: str, *, name: str) -> bool:
+    """``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off`` (any case, trimmed).
+
+    Raises
+    ------
+    ConfigError
+        For anything else; ``name`` says which setting.
+    """
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(
+        f"{name}={raw!r} is neither on nor off", hint="Use 1/true/yes/on or 0/false/no/off"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Arco works and how it runs, resolved once."""
+
+    root: str = DEFAULT_ROOT
+    tenant: str = DEFAULT_TENANT
+    workspace: str = DEFAULT_WORKSPACE
+    storage_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    executor: ExecutorName = DEFAULT_EXECUTOR
+    sql_sandbox: bool = False
+    dask_scheduler: str | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        root: str | None = None,
+        tenant: str | None = None,
+        workspace: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        executor: str | None = None,
+        sql_sandbox: bool | None = None,
+        dask_scheduler: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """The settings: each argument given (not ``None``) wins, then its variable, then the
+        default. An argument given as ``""`` is kept, to be refused where it is used."""
+        env = os.environ if environ is None else environ
+
+        def var(name: str) -> str | None:
+            return env.get(name) or None  # empty counts as unset
+
+        options = storage_options
+        if options is None and var("ARCO_STORAGE_OPTIONS"):
+            options = _options(env["ARCO_STORAGE_OPTIONS"])
+        sandbox = env_sql_sandbox(env) if sql_sandbox is None else sql_sandbox
+        return cls(
+            root=root if root is not None else var("ARCO_ROOT") or DEFAULT_ROOT,
+            tenant=tenant if tenant is not None else var("ARCO_TENANT") or DEFAULT_TENANT,
+            workspace=(
+                workspace if workspace is not None else var("ARCO_WORKSPACE") or DEFAULT_WORKSPACE
+            ),
+            storage_options=dict(options or {}),
+            executor=_executor(executor) if executor is not None else env_executor(env),
+            sql_sandbox=bool(sandbox),
+            dask_scheduler=dask_scheduler or var("ARCO_DASK_SCHEDULER"),
+        )
+
+
+def _executor(value: str) -> ExecutorName:
+    name = value.strip().lower() if isinstance(value, str) else value
+    for known in EXECUTORS:
+        if name == known:
+            return known
+    raise ConfigError(
+        f"Unknown executor {value!r}", hint="Use " + ", ".join(repr(e) for e in EXECUTORS)
+    )
+
+
+def env_sql_sandbox(environ: Mapping[str, str] | None = None) -> bool:
+    """``ARCO_SQL_SANDBOX`` as a flag (off when unset or empty).
+
+    Raises
+    ------
+    ConfigError
+        It is set to something neither on nor off.
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get("ARCO_SQL_SANDBOX") or ""
+    return parse_bool(raw, name="ARCO_SQL_SANDBOX") if raw.strip() else False
+
+
+def env_executor(environ: Mapping[str, str] | None = None) -> ExecutorName:
+    """``ARCO_EXECUTOR`` if it names an executor, else ``inline``."""
+    env = os.environ if environ is None else environ
+    try:
+        return _executor(env.get("ARCO_EXECUTOR") or DEFAULT_EXECUTOR)
+    except ConfigError:
+        return DEFAULT_EXECUTOR
+
+
+def _options(text: str) -> dict[str, Any]:
+    """``ARCO_STORAGE_OPTIONS``: a JSON object of fsspec options (how a headless notebook
+    kernel gets the command line's ``--storage-option``s)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "ARCO_STORAGE_OPTIONS is not a JSON object",
+            hint='Write it like {"endpoint_url": "http://127.0.0.1:9000"}',
+        )
+    return value
