@@ -69,3 +69,12 @@ def test_metadata_sql_over_1000_runs(
     expected = workspace.sql(sql).fetchall()
     assert run(sql).fetchall() == expected
     benchmark(lambda: run(sql).fetchall())
+
+
+@pytest.mark.parametrize("query", sorted(QUERIES))
+def test_statement_check_alone(benchmark: Any, query: str) -> None:
+    """The parser-based check every sandboxed query pays before it runs."""
+    from arco_nb.core.sandbox import check_read_only, sandboxed_connection
+
+    con = sandboxed_connection()
+    assert benchmark(check_read_only, con, QUERIES[query], where="bench") == 1
