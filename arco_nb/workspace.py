@@ -349,7 +349,8 @@ class Workspace:
         self, asset: str, *, partitions: str | None = None, registry: Registry | None = None
     ) -> str:
         """Why ``asset`` would run, or be skipped, in its own plan (per partition, summarised
-        by reason when there are many)."""
+        by reason when there are many). ``asset`` is one name, not a selection."""
+        self._graph(registry).require(asset)  # AssetNotFound, with close matches
         plan = self.plan(asset, partitions=partitions, registry=registry)
         return plan.explain_asset(asset)
 

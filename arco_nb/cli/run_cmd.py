@@ -72,7 +72,8 @@ def run(
             from arco_nb.flow.assets import default_registry
 
             ws.define_all([default_registry.get(n) for n in names])  # known even if they fail
-        chosen = selection or (",".join(names) if names else None)
+        # An empty --select is the graph's to refuse, not "everything" ("$SEL" unset).
+        chosen = selection if selection is not None else (",".join(names) if names else None)
         result = _run_quietly(
             ws,
             chosen,

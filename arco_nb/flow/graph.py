@@ -107,7 +107,7 @@ class AssetGraph:
     def _walk(
         self, name: str, edges: Callable[[str], Iterable[str]], depth: int | None
     ) -> set[str]:
-        self._require(name)
+        self.require(name)
         found: set[str] = set()
         frontier = {name}
         hops = 0
@@ -117,7 +117,8 @@ class AssetGraph:
             hops += 1
         return found
 
-    def _require(self, name: str) -> None:
+    def require(self, name: str) -> None:
+        """Refuse a name that is not one asset, with :class:`AssetNotFound` and close matches."""
         if name not in self.specs:
             close = difflib.get_close_matches(name, list(self.specs), n=3)
             raise AssetNotFound(name, suggestions=close)
@@ -147,7 +148,7 @@ class AssetGraph:
                 tag = target[4:]
                 chosen |= {n for n, s in self.specs.items() if tag in s.tags}
                 continue
-            self._require(target)
+            self.require(target)
             chosen.add(target)
             if up:
                 chosen |= self.upstream(target, int(up_depth) if up_depth else None)

@@ -155,6 +155,8 @@ def test_init_compact_gc(arco: Arco, pipeline: Path, root: str) -> None:
         (["frob"], "No such command 'frob'"),
         (["assets", "--frob"], "No such option '--frob'"),
         (["explain", "nope"], "Unknown asset 'nope'"),
+        (["explain", "total+"], "Unknown asset 'total+'"),  # one name, not a selection
+        (["run", "--select", ""], "it is empty"),  # an unset $SEL must not run everything
         (["runs", "--asset", "totl"], "Did you mean 'total'"),
         (["plan", "+"], "selection"),
         (["run", "--select", "nope"], "Unknown asset 'nope'"),

@@ -32,7 +32,7 @@ def dask_client() -> Iterator[Any]:
 
 def _outside(tmp_path: Path) -> Path:
     path = tmp_path / "outside.parquet"
-    pq.write_table(pa.table({"secret": [42]}), path)
+    pq.write_table(pa.table({"secret": ["globex-secret-7f3a"]}), path)
     return path
 
 
@@ -72,7 +72,7 @@ def test_sandboxed_sql_assets_read_only_their_upstream(
         assert tasks[name].status == "failed"
         assert "QueryRefused" in tasks[name].error
         assert "refused access outside the sandbox" in tasks[name].error
-        assert "42" not in tasks[name].error
+        assert "globex-secret-7f3a" not in tasks[name].error
     assert tasks["writes"].status == "failed"
     assert "refused the COPY statement" in tasks["writes"].error
     assert tasks["config"].status == "failed"
@@ -88,7 +88,7 @@ def test_without_the_sandbox_a_personal_notebook_reads_files(tmp_path: Path) -> 
     assert tasks["peek"].status == "succeeded"
     assert tasks["writes"].status == "succeeded"  # the personal default: DuckDB as it is
     assert (tmp_path / "written.csv").exists()
-    assert ws.read("peek").to_pylist() == [{"secret": 42}]
+    assert ws.read("peek").to_pylist() == [{"secret": "globex-secret-7f3a"}]
 
 
 def test_the_sandbox_setting_comes_from_the_environment(
