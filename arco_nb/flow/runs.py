@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from arco_nb.catalog.events import RunStatus, TaskStatus
+
 __all__ = ["RunInfo", "TaskInfo", "list_runs", "list_tasks"]
 
 
@@ -18,7 +20,7 @@ class TaskInfo:
 
     asset: str
     partition: str
-    status: str
+    status: TaskStatus
     attempt: int
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
@@ -42,7 +44,7 @@ class RunInfo:
     """One run: status, plan, times, and counts of what its tasks did."""
 
     run_id: str
-    status: str
+    status: RunStatus
     plan_id: str
     executor: str
     queued_at: dt.datetime | None
@@ -57,6 +59,12 @@ class _SQL(Protocol):
     def __call__(self, query: str, params: Sequence[object] | None = None) -> Any: ...
 
 
+def _where(conditions: dict[str, object | None]) -> tuple[str, list[object]]:
+    """A WHERE clause of the conditions whose value is given, and their parameters."""
+    given = {condition: value for condition, value in conditions.items() if value is not None}
+    return " and ".join(["1 = 1", *given]), list(given.values())
+
+
 def list_runs(
     sql: _SQL, *, asset: str | None = None, status: str | None = None, limit: int | None = None
 ) -> list[RunInfo]:
@@ -64,13 +72,12 @@ def list_runs(
 
     ``sql`` runs read-only queries over the ``arco.*`` views (``Workspace.sql``).
     """
-    where, params = ["1 = 1"], []
-    if asset is not None:
-        where.append("r.run_id in (select run_id from arco.task_runs where asset = ?)")
-        params.append(asset)
-    if status is not None:
-        where.append("r.status = ?")
-        params.append(status)
+    where, params = _where(
+        {
+            "r.run_id in (select run_id from arco.task_runs where asset = ?)": asset,
+            "r.status = ?": status,
+        }
+    )
     rows = sql(
         f"""
         select r.run_id, r.status, r.plan_id, r.executor, r.queued_at, r.finished_at,
@@ -79,13 +86,13 @@ def list_runs(
                list(distinct t.asset order by t.asset) filter (where t.status = 'failed'),
                count(t.asset) filter (where t.status = 'skipped')
         from arco.runs r left join arco.task_runs t using (run_id)
-        where {" and ".join(where)}
+        where {where}
         group by all order by r.queued_at desc, r.run_id desc
         {"limit ?" if limit is not None else ""}""",
         [*params, max(int(limit), 0)] if limit is not None else params,
     ).fetchall()
     return [
-        RunInfo(r[0], r[1] or "", r[2] or "", r[3] or "", r[4], r[5], r[6], r[7],
+        RunInfo(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], r[6], r[7],
                 tuple(r[8] or ()), r[9])
         for r in rows
     ]  # fmt: skip
@@ -103,13 +110,7 @@ def list_tasks(
     """
     from arco_nb.core.errors import RunNotFound
 
-    where, params = ["1 = 1"], []
-    if run_id is not None:
-        where.append("run_id = ?")
-        params.append(run_id)
-    if asset is not None:
-        where.append("asset = ?")
-        params.append(asset)
+    where, params = _where({"run_id = ?": run_id, "asset = ?": asset})
     order = (
         "started_at nulls last, asset, partition"
         if run_id is not None
@@ -117,7 +118,7 @@ def list_tasks(
     )
     rows = sql(
         "select asset, partition, status, attempt, started_at, finished_at, error, run_id "
-        f"from arco.task_runs where {' and '.join(where)} order by {order}"
+        f"from arco.task_runs where {where} order by {order}"
         + (" limit ?" if limit is not None else ""),
         [*params, max(int(limit), 0)] if limit is not None else params,
     ).fetchall()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -56,18 +55,6 @@ def test_threads_match_inline(tmp_path: Any) -> None:
     assert inline["tasks"]["after_broken"] == "skipped"
     assert inline["total"] == [{"n": 600}]
     assert inline["replay"] is True
-
-
-@pytest.fixture(scope="module")
-def dask_client() -> Iterator[Any]:
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
 
 
 @pytest.mark.slow
