@@ -9,6 +9,24 @@ from __future__ import annotations
 
 from arco_nb._extension import load_ipython_extension, unload_ipython_extension
 from arco_nb._version import __version__
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.diff import CatalogDiff, Change, ChangeKind
+from arco_nb.catalog.eventlog import CompactionResult, EventLog, Manifest
+from arco_nb.catalog.events import Event, RunStatus, TaskStatus
+from arco_nb.catalog.gc import GcResult
+from arco_nb.catalog.log import CommitInfo
+from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
+from arco_nb.catalog.operations import (
+    AlterTable,
+    CreateNamespace,
+    CreateTable,
+    DefineAsset,
+    DropAsset,
+    DropNamespace,
+    DropTable,
+    Operation,
+)
+from arco_nb.catalog.view import CatalogView
 from arco_nb.core.errors import (
     AlreadyExists,
     ArcoError,
@@ -19,6 +37,7 @@ from arco_nb.core.errors import (
     ConfigError,
     CorruptObject,
     CycleError,
+    InvalidEvent,
     InvalidName,
     InvalidTransition,
     NamespaceNotFound,
@@ -26,6 +45,7 @@ from arco_nb.core.errors import (
     QueryError,
     QueryRefused,
     RunNotFound,
+    SchemaError,
     SelectionError,
     SignatureExpired,
     SignatureInvalid,
@@ -33,11 +53,13 @@ from arco_nb.core.errors import (
     TableNotFound,
     TenantViolation,
 )
-from arco_nb.core.signing import SignedURL
+from arco_nb.core.signing import SignedTarget, SignedURL, Signer, open_signed
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
-from arco_nb.flow.assets import asset, sql_asset
+from arco_nb.flow.assets import AssetSpec, Registry, asset, sql_asset
+from arco_nb.flow.assets import Kind as AssetKind
 from arco_nb.flow.execute import RunResult
+from arco_nb.flow.executors import ExecutorName
 from arco_nb.flow.lineage import AssetInfo, LineageEdge, LineageGraph
 from arco_nb.flow.partitions import (
     DailyPartitions,
@@ -45,44 +67,89 @@ from arco_nb.flow.partitions import (
     Partitions,
     StaticPartitions,
 )
-from arco_nb.flow.plan import Plan, Task
+from arco_nb.flow.plan import Plan, Reason, Task
+from arco_nb.flow.runs import RunInfo, TaskInfo
+from arco_nb.flow.state import RunState, TaskState
+from arco_nb.flow.status import AssetStatus, LatestMaterialization, StatusIndex
 from arco_nb.notebook import browse
 from arco_nb.workspace import Workspace
 
 __all__ = [
     "AlreadyExists",
+    "AlterTable",
     "ArcoError",
+    "AssetDef",
     "AssetDefinitionError",
     "AssetInfo",
+    "AssetKind",
     "AssetNotFound",
+    "AssetSpec",
+    "AssetStatus",
+    "Catalog",
+    "CatalogDiff",
     "CatalogError",
+    "CatalogState",
+    "CatalogView",
+    "Change",
+    "ChangeKind",
+    "Column",
     "CommitConflict",
+    "CommitInfo",
+    "CompactionResult",
     "ConfigError",
     "CorruptObject",
+    "CreateNamespace",
+    "CreateTable",
     "CycleError",
     "DailyPartitions",
+    "DefineAsset",
+    "DropAsset",
+    "DropNamespace",
+    "DropTable",
+    "Event",
+    "EventLog",
+    "ExecutorName",
+    "GcResult",
+    "InvalidEvent",
     "InvalidName",
     "InvalidTransition",
+    "LatestMaterialization",
     "LineageEdge",
     "LineageGraph",
+    "Manifest",
     "MonthlyPartitions",
+    "Namespace",
     "NamespaceNotFound",
     "ObjectNotFound",
     "ObjectStore",
+    "Operation",
     "Partitions",
     "Plan",
     "QueryError",
     "QueryRefused",
+    "Reason",
+    "Registry",
+    "RunInfo",
     "RunNotFound",
     "RunResult",
+    "RunState",
+    "RunStatus",
+    "SchemaError",
     "SelectionError",
     "SignatureExpired",
     "SignatureInvalid",
+    "SignedTarget",
     "SignedURL",
+    "Signer",
     "StaticPartitions",
+    "StatusIndex",
     "StorageError",
+    "Table",
     "TableNotFound",
     "Task",
+    "TaskInfo",
+    "TaskState",
+    "TaskStatus",
     "TenantScope",
     "TenantViolation",
     "Workspace",
@@ -90,6 +157,7 @@ __all__ = [
     "asset",
     "browse",
     "load_ipython_extension",
+    "open_signed",
     "sql_asset",
     "unload_ipython_extension",
 ]

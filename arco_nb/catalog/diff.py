@@ -9,17 +9,17 @@ from typing import Any, Literal
 
 from arco_nb.catalog.model import AssetDef, CatalogState, Namespace, Table
 
-__all__ = ["CatalogDiff", "Change", "diff_states"]
+__all__ = ["CatalogDiff", "Change", "ChangeKind", "diff_states"]
 
-Kind = Literal["namespace", "table", "asset"]
-_PARTS: tuple[Kind, ...] = ("namespace", "table", "asset")
+ChangeKind = Literal["namespace", "table", "asset"]
+_PARTS: tuple[ChangeKind, ...] = ("namespace", "table", "asset")
 
 
 @dataclass(frozen=True)
 class Change:
     """One object added, removed or changed between two versions."""
 
-    kind: Kind
+    kind: ChangeKind
     name: str
     before: Namespace | Table | AssetDef | None
     after: Namespace | Table | AssetDef | None
@@ -56,7 +56,7 @@ class CatalogDiff:
 
     def apply(self, state: CatalogState) -> CatalogState:
         """Return ``state`` with these changes applied, at ``to_version``."""
-        parts: dict[Kind, dict[str, Any]] = {
+        parts: dict[ChangeKind, dict[str, Any]] = {
             "namespace": dict(state.namespaces),
             "table": dict(state.tables),
             "asset": dict(state.assets),
@@ -86,7 +86,7 @@ class CatalogDiff:
 def diff_states(old: CatalogState, new: CatalogState) -> CatalogDiff:
     """Compute the :class:`CatalogDiff` from ``old`` to ``new``."""
     changes: list[Change] = []
-    pairs: dict[Kind, tuple[Mapping[str, Any], Mapping[str, Any]]] = {
+    pairs: dict[ChangeKind, tuple[Mapping[str, Any], Mapping[str, Any]]] = {
         "namespace": (old.namespaces, new.namespaces),
         "table": (old.tables, new.tables),
         "asset": (old.assets, new.assets),

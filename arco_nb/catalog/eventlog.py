@@ -39,7 +39,14 @@ from arco_nb.catalog.events import (
     parse_inbox_object,
 )
 from arco_nb.catalog.sequence import NumberedObjects
-from arco_nb.core.errors import AlreadyExists, ArcoError, CorruptObject, ObjectNotFound
+from arco_nb.core.errors import (
+    AlreadyExists,
+    ConfigError,
+    CorruptObject,
+    InvalidEvent,
+    ObjectNotFound,
+    QueryError,
+)
 from arco_nb.core.ids import canonical_json, content_id, id_timestamp, new_id
 from arco_nb.core.storage import ObjectStore
 
@@ -138,7 +145,7 @@ class EventLog:
             return []
         for event in batch:
             if not isinstance(event, Event):
-                raise ArcoError(
+                raise InvalidEvent(
                     f"Cannot append {type(event).__name__}", hint="Append Event.create(...) values"
                 )
             event.validate()
@@ -242,7 +249,7 @@ class EventLog:
         import pyarrow as pa
 
         if name not in {t.name for t in KINDS.values()}:
-            raise ArcoError(
+            raise QueryError(
                 f"No fact table {name!r}",
                 hint="Fact tables: " + ", ".join(sorted(t.name for t in KINDS.values())),
             )
@@ -311,7 +318,7 @@ class EventLog:
         """
         now = now or dt.datetime.now(dt.UTC)
         if now.tzinfo is None:
-            raise ArcoError("compact(now=...) needs a timezone-aware time", hint="Use UTC")
+            raise ConfigError("compact(now=...) needs a timezone-aware time", hint="Use UTC")
         while True:
             base = self.manifest()
             keys = self._uncompacted(base)

@@ -15,9 +15,9 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from arco_nb.core.errors import ArcoError, CorruptObject
+from arco_nb.core.errors import ArcoError, CorruptObject, InvalidEvent
 from arco_nb.core.ids import content_id
 
 if TYPE_CHECKING:
@@ -26,17 +26,30 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_SCHEMA_VERSION",
     "KINDS",
+    "RUN_FINISHED",
     "RUN_STATES",
+    "TASK_FINISHED",
     "TASK_STATES",
     "Event",
     "FactTable",
+    "RunStatus",
+    "TaskStatus",
     "events_to_tables",
     "parse_inbox_object",
 ]
 
 EVENT_SCHEMA_VERSION = 1
-RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
-TASK_STATES = ("pending", "running", "succeeded", "failed", "skipped", "up_to_date")
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+"""The states of a run (DESIGN §5): ``queued -> running -> succeeded | failed | cancelled``."""
+TaskStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "up_to_date"]
+"""The states of a task: ``pending -> running -> succeeded | failed``, or ``pending ->
+skipped | up_to_date``; ``failed -> running`` is a retry."""
+# The one list of states is the Literal; these are it at run time, in life-cycle order.
+RUN_STATES: tuple[RunStatus, ...] = get_args(RunStatus)
+TASK_STATES: tuple[TaskStatus, ...] = get_args(TaskStatus)
+# The states in which a run or a task has finished (a failed task may still be retried).
+RUN_FINISHED: frozenset[RunStatus] = frozenset({"succeeded", "failed", "cancelled"})
+TASK_FINISHED: frozenset[TaskStatus] = frozenset({"succeeded", "failed", "skipped", "up_to_date"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,7 @@ def _is_int(value: object) -> bool:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
-        raise ArcoError("Event times must be timezone-aware", hint="Use datetime.now(UTC)")
+        raise InvalidEvent("Event times must be timezone-aware", hint="Use datetime.now(UTC)")
     return value.astimezone(dt.UTC)
 
 
@@ -144,7 +157,7 @@ class Event:
         try:
             event_id = content_id(body, prefix="ev_")
         except (TypeError, ValueError) as exc:
-            raise ArcoError(
+            raise InvalidEvent(
                 f"A {kind} event's payload cannot be stored: {exc}",
                 hint="Use JSON values: text, integers, finite floats, lists, objects",
             ) from exc

@@ -74,7 +74,7 @@ class Operation:
         """Objects this operation depends on without changing them."""
         return ()
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         """Change ``state`` in place, or raise a :class:`CatalogError` leaving it unchanged."""
         raise NotImplementedError
 
@@ -84,6 +84,8 @@ class Operation:
 
 @dataclass(frozen=True)
 class CreateNamespace(Operation):
+    """Create the namespace ``name``."""
+
     name: str
     description: str = ""
     op: ClassVar[str] = "create_namespace"
@@ -91,7 +93,7 @@ class CreateNamespace(Operation):
     def targets(self) -> tuple[str, ...]:
         return (f"namespace:{self.name}",)
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         check_name(self.name, kind="namespace")
         _text(self.description, "Namespace description")
         if self.name in state.namespaces:
@@ -107,13 +109,15 @@ class CreateNamespace(Operation):
 
 @dataclass(frozen=True)
 class DropNamespace(Operation):
+    """Drop the namespace ``name``, which must hold no table."""
+
     name: str
     op: ClassVar[str] = "drop_namespace"
 
     def targets(self) -> tuple[str, ...]:
         return (f"namespace:{self.name}",)
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         if self.name not in state.namespaces:
             raise NamespaceNotFound(self.name)
         if inside := state.tables_in(self.name):
@@ -129,6 +133,8 @@ class DropNamespace(Operation):
 
 @dataclass(frozen=True)
 class CreateTable(Operation):
+    """Create ``table`` in its namespace, which must exist."""
+
     table: Table
     op: ClassVar[str] = "create_table"
 
@@ -139,7 +145,7 @@ class CreateTable(Operation):
         # A concurrent drop of the namespace must conflict; creating a sibling must not.
         return (f"namespace:{self.table.namespace}",)
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         split_table_name(self.table.full_name)
         if self.table.namespace not in state.namespaces:
             raise NamespaceNotFound(self.table.namespace)
@@ -174,7 +180,7 @@ class AlterTable(Operation):
     def targets(self) -> tuple[str, ...]:
         return (f"table:{self.name}",)
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         current = state.tables.get(self.name)
         if current is None:
             raise TableNotFound(self.name, suggestions=_close(self.name, state.tables))
@@ -205,13 +211,15 @@ class AlterTable(Operation):
 
 @dataclass(frozen=True)
 class DropTable(Operation):
+    """Drop the table ``name`` (``namespace.table``)."""
+
     name: str
     op: ClassVar[str] = "drop_table"
 
     def targets(self) -> tuple[str, ...]:
         return (f"table:{self.name}",)
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         if self.name not in state.tables:
             raise TableNotFound(self.name, suggestions=_close(self.name, state.tables))
         del state.tables[self.name]
@@ -230,7 +238,7 @@ class DefineAsset(Operation):
     def targets(self) -> tuple[str, ...]:
         return (f"asset:{self.asset.name}",)
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         _check_asset(self.asset)
         state.assets[self.asset.name] = self.asset
 
@@ -240,13 +248,15 @@ class DefineAsset(Operation):
 
 @dataclass(frozen=True)
 class DropAsset(Operation):
+    """Drop the definition of the asset ``name``."""
+
     name: str
     op: ClassVar[str] = "drop_asset"
 
     def targets(self) -> tuple[str, ...]:
         return (f"asset:{self.name}",)
 
-    def apply(self, state: Draft, now: dt.datetime) -> None:
+    def _apply(self, state: Draft, now: dt.datetime) -> None:
         if self.name not in state.assets:
             raise AssetNotFound(self.name, suggestions=_close(self.name, state.assets))
         del state.assets[self.name]
@@ -264,7 +274,7 @@ def apply_all(
     """
     draft = Draft(dict(state.namespaces), dict(state.tables), dict(state.assets))
     for operation in operations:
-        operation.apply(draft, now)
+        operation._apply(draft, now)
     return CatalogState(state.version, draft.namespaces, draft.tables, draft.assets)
 
 

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.eventlog import EventLog
-from arco_nb.catalog.events import KINDS, events_to_tables
+from arco_nb.catalog.events import KINDS, RUN_FINISHED, TASK_FINISHED, events_to_tables
 from arco_nb.catalog.snapshot import SNAPSHOT_FILES, snapshot_tables
-from arco_nb.core.errors import ArcoError, QueryError
+from arco_nb.core.errors import CatalogError, QueryError
 
 if TYPE_CHECKING:
     import duckdb
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["METADATA_VIEWS", "MetadataSQL", "view_sources"]
 
-_TERMINAL_RUN = "('succeeded', 'failed', 'cancelled')"
-_TERMINAL_TASK = "('succeeded', 'failed', 'skipped', 'up_to_date')"
+_TERMINAL_RUN = "(" + ", ".join(f"'{s}'" for s in sorted(RUN_FINISHED)) + ")"
+_TERMINAL_TASK = "(" + ", ".join(f"'{s}'" for s in sorted(TASK_FINISHED)) + ")"
 # Order of states at the same instant: later in a life cycle wins, and no two tie.
 _RANK = (
     "CASE status WHEN 'queued' THEN 0 WHEN 'pending' THEN 0 WHEN 'running' THEN 1 "
@@ -228,7 +228,7 @@ class MetadataSQL:
         store = self.catalog.store
         if not keys:
             if empty is None:  # pragma: no cover - snapshots always have every file
-                raise ArcoError(f"No files for {name}")
+                raise CatalogError(f"No files for {name}")
             self.con.register(f"{name}_empty", empty.slice(0, 0))
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_empty")
             return name

@@ -22,6 +22,8 @@ code that already catches ``KeyError`` or ``FileExistsError`` keeps working::
     ├── CycleError (ValueError)             asset dependencies form a cycle (gives the path)
     ├── SelectionError (ValueError)         a selection expression cannot be parsed
     ├── RunNotFound (KeyError)              no run has that id
+    ├── InvalidEvent (ValueError)           an event cannot be recorded as given
+    ├── SchemaError (ValueError)            data does not have a schema it can be used with
     ├── QueryError (ValueError)             a SQL query cannot be parsed or bound
     ├── QueryRefused (PermissionError)      a sandboxed SQL statement is not allowed (names it)
     ├── SignatureInvalid (PermissionError)  a signed URL is malformed or was tampered with
@@ -49,6 +51,7 @@ __all__ = [
     "ConfigError",
     "CorruptObject",
     "CycleError",
+    "InvalidEvent",
     "InvalidName",
     "InvalidTransition",
     "NamespaceNotFound",
@@ -56,6 +59,7 @@ __all__ = [
     "QueryError",
     "QueryRefused",
     "RunNotFound",
+    "SchemaError",
     "SelectionError",
     "SignatureExpired",
     "SignatureInvalid",
@@ -286,6 +290,20 @@ class RunNotFound(ArcoError, KeyError):
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         super().__init__(f"No run {run_id!r}", hint="`arco runs` (or ws.runs()) lists them")
+
+
+class InvalidEvent(ArcoError, ValueError):
+    """An event cannot be recorded as given: not an ``Event``, a time without a timezone, or a
+    payload with no JSON form. (A stored event that cannot be read is :class:`CorruptObject`.)"""
+
+
+class SchemaError(ArcoError, ValueError):
+    """Data does not have a schema it can be used with (the partitions of ``asset`` do not
+    combine into one table, say); ``asset`` names the asset when there is one."""
+
+    def __init__(self, message: str, *, asset: str | None = None, hint: str | None = None) -> None:
+        self.asset = asset
+        super().__init__(message, hint=hint)
 
 
 class QueryError(ArcoError, ValueError):

@@ -31,7 +31,7 @@ from arco_nb.flow.state import RunState
 if TYPE_CHECKING:
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import EventLog
-    from arco_nb.catalog.events import Event
+    from arco_nb.catalog.events import Event, RunStatus
     from arco_nb.core.storage import ObjectStore
     from arco_nb.flow.assets import AssetSpec
     from arco_nb.flow.graph import AssetGraph
@@ -52,7 +52,8 @@ class RunResult:
     state: RunState
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus:
+        """The run's state: ``succeeded``, ``failed`` or ``cancelled`` once it is over."""
         return self.state.status or "queued"
 
     @property

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arco_nb.core.errors import ArcoError, AssetDefinitionError, QueryRefused
+from arco_nb.core.errors import AssetDefinitionError, QueryRefused, SchemaError
 from arco_nb.core.ids import content_hash, new_id
 from arco_nb.flow.assets import PARTITION_PARAMETER
 
@@ -136,8 +136,9 @@ def read_data(
     try:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise ArcoError(
+        raise SchemaError(
             f"The partitions of {asset!r} have schemas that do not combine: {exc}",
+            asset=asset,
             hint="Re-materialize the older partitions with the current code (run with --force)",
         ) from None
 

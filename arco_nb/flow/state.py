@@ -9,19 +9,23 @@ Task: pending -> running -> succeeded | failed, running -> running (a retry is a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from arco_nb.catalog.events import Event
+from arco_nb.catalog.events import TASK_FINISHED, Event, RunStatus, TaskStatus
 from arco_nb.core.errors import InvalidTransition
 
 __all__ = ["RUN_TRANSITIONS", "TASK_TRANSITIONS", "RunState", "TaskState", "check_transition"]
 
-RUN_TRANSITIONS: dict[str | None, frozenset[str]] = {
+_S = TypeVar("_S", RunStatus, TaskStatus)
+
+RUN_TRANSITIONS: dict[RunStatus | None, frozenset[RunStatus]] = {
     None: frozenset({"queued"}),
     "queued": frozenset({"running", "cancelled"}),
     "running": frozenset({"succeeded", "failed", "cancelled"}),
 }
-TASK_TRANSITIONS: dict[str | None, frozenset[str]] = {
+TASK_TRANSITIONS: dict[TaskStatus | None, frozenset[TaskStatus]] = {
     None: frozenset({"pending"}),
     "pending": frozenset({"running", "skipped", "up_to_date"}),
     "running": frozenset({"succeeded", "failed"}),
@@ -30,16 +34,19 @@ TASK_TRANSITIONS: dict[str | None, frozenset[str]] = {
 
 
 def check_transition(
-    current: str | None,
+    current: _S | None,
     target: str,
     *,
-    table: dict[str | None, frozenset[str]],
+    table: Mapping[_S | None, frozenset[_S]],
     run_id: str | None = None,
     asset: str | None = None,
-) -> None:
-    """Raise :class:`InvalidTransition` unless ``current -> target`` is allowed."""
-    if target not in table.get(current, frozenset()):
-        raise InvalidTransition(current or "(new)", target, run_id=run_id, asset=asset)
+) -> _S:
+    """Return ``target`` as a state if ``current -> target`` is allowed, else raise
+    :class:`InvalidTransition`."""
+    for allowed in table.get(current, frozenset()):
+        if allowed == target:
+            return allowed
+    raise InvalidTransition(current or "(new)", target, run_id=run_id, asset=asset)
 
 
 @dataclass
@@ -48,7 +55,7 @@ class TaskState:
 
     asset: str
     partition: str = ""
-    status: str | None = None
+    status: TaskStatus | None = None
     attempt: int = 0
     error: str = ""
     materialization_id: str = ""
@@ -61,7 +68,7 @@ class RunState:
     """A run rebuilt from (or kept in step with) its events."""
 
     run_id: str
-    status: str | None = None
+    status: RunStatus | None = None
     plan_id: str = ""
     executor: str = ""
     tasks: dict[tuple[str, str], TaskState] = field(default_factory=dict)
@@ -69,23 +76,26 @@ class RunState:
     def apply(self, event: Event) -> None:
         """Advance by one event, checking the transition it records."""
         if event.kind == "run":
-            target = str(event.payload["status"])
-            check_transition(self.status, target, table=RUN_TRANSITIONS, run_id=self.run_id)
-            self.status = target
+            self.status = check_transition(
+                self.status, str(event.payload["status"]), table=RUN_TRANSITIONS, run_id=self.run_id
+            )
             self.plan_id = str(event.payload.get("plan_id") or self.plan_id)
             self.executor = str(event.payload.get("executor") or self.executor)
         elif event.kind == "task":
             key = (event.asset, event.partition)
             task = self.tasks.setdefault(key, TaskState(event.asset, event.partition))
-            target = str(event.payload["status"])
-            check_transition(
-                task.status, target, table=TASK_TRANSITIONS, run_id=self.run_id, asset=event.asset
+            target = check_transition(
+                task.status,
+                str(event.payload["status"]),
+                table=TASK_TRANSITIONS,
+                run_id=self.run_id,
+                asset=event.asset,
             )
             task.status = target
             task.attempt = int(event.payload.get("attempt") or task.attempt or 1)
             if target == "running":
                 task.started_at = task.started_at or event.at
-            if target in {"succeeded", "failed", "skipped", "up_to_date"}:
+            if target in TASK_FINISHED:
                 task.finished_at = event.at
             task.error = (
                 str(event.payload.get("error") or "") if target in {"failed", "skipped"} else ""

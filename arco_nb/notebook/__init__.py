@@ -6,14 +6,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from arco_nb.notebook.browser import CatalogBrowser
+    import ipywidgets
+
     from arco_nb.workspace import Workspace
 
 __all__ = ["browse"]
 
 
-def browse(workspace: Workspace | None = None, *, search: str = "") -> CatalogBrowser:
+def browse(workspace: Workspace | None = None, *, search: str = "") -> ipywidgets.VBox:
     """Open the catalog browser widget on ``workspace`` (default: ``Workspace()``).
+
+    ``search`` filters the asset and table list (by name, kind, tag or status). The browser is
+    an ipywidgets widget: display it (the last expression of a cell is displayed).
 
     Examples
     --------

@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arco_nb import ArcoError, CorruptObject, ObjectStore, TenantScope
+from arco_nb import (
+    ConfigError,
+    CorruptObject,
+    InvalidEvent,
+    ObjectStore,
+    QueryError,
+    TenantScope,
+)
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.eventlog import INBOX, MANIFESTS, EventLog
 from arco_nb.catalog.events import Event
@@ -57,7 +64,7 @@ def test_invalid_events_are_refused(kwargs: dict[str, object], reason: str) -> N
     kind = kwargs.pop("kind")
     with pytest.raises(CorruptObject, match=reason):
         Event.create(str(kind), run_id="r", **kwargs)
-    with pytest.raises(ArcoError, match="timezone-aware"):
+    with pytest.raises(InvalidEvent, match="timezone-aware"):
         Event.create("run", run_id="r", at=dt.datetime(2024, 1, 1), status="queued")
 
 
@@ -332,16 +339,16 @@ def test_mistyped_payload_fields_are_refused(payload: dict[str, object]) -> None
 
 
 def test_payloads_without_a_json_form_are_refused() -> None:
-    with pytest.raises(ArcoError, match="cannot be stored"):
+    with pytest.raises(InvalidEvent, match="cannot be stored"):
         Event.create("run", run_id="r", status="queued", note=float("nan"))
 
 
 def test_bad_calls_are_arco_errors(log: EventLog) -> None:
-    with pytest.raises(ArcoError, match="Cannot append str"):
+    with pytest.raises(InvalidEvent, match="Cannot append str"):
         log.append("abc")  # type: ignore[arg-type]
-    with pytest.raises(ArcoError, match="No fact table 'runs'"):
+    with pytest.raises(QueryError, match="No fact table 'runs'"):
         log.read_table("runs")
-    with pytest.raises(ArcoError, match="timezone-aware"):
+    with pytest.raises(ConfigError, match="timezone-aware"):
         log.compact(now=dt.datetime(2024, 1, 1))
 
 

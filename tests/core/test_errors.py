@@ -41,6 +41,12 @@ SAMPLES: dict[type[ArcoError], dict[str, Any]] = {
     errors.QueryError: {"message": "SQL error: no such view", "hint": "Use arco.runs"},
     errors.QueryRefused: {"statement_type": "COPY", "where": "Metadata SQL", "allowed": "Read"},
     errors.RunNotFound: {"run_id": "01m8dzzzzzzzzzzzzzzzzzzzzz"},
+    errors.InvalidEvent: {"message": "Event times must be timezone-aware", "hint": "Use UTC"},
+    errors.SchemaError: {
+        "message": "Partitions do not combine",
+        "asset": "orders",
+        "hint": "Rerun",
+    },
     errors.SignatureInvalid: {"reason": "the signature does not match"},
     errors.SignatureExpired: {"expires_at": dt.datetime(2026, 12, 3, tzinfo=dt.UTC)},
     errors.InvalidTransition: {"current": "succeeded", "target": "running", "run_id": "r1"},

@@ -333,7 +333,7 @@ def test_no_partition_to_read_skips_with_a_reason(ws: Workspace) -> None:
 
 
 def test_bad_partition_values_are_arco_errors(ws: Workspace, daily: Registry) -> None:
-    from arco_nb import ArcoError, AssetDefinitionError
+    from arco_nb import AssetDefinitionError, SchemaError
 
     with pytest.raises(AssetDefinitionError, match="not int"):
         sql_asset("x", "select 1", partitions=7, registry=Registry())  # type: ignore[arg-type]
@@ -346,8 +346,9 @@ def test_bad_partition_values_are_arco_errors(ws: Workspace, daily: Registry) ->
         return pa.table({"v": [1] if partition_key == "a" else ["one"]})
 
     ws.run(registry=registry)
-    with pytest.raises(ArcoError, match="schemas that do not combine"):
+    with pytest.raises(SchemaError, match="schemas that do not combine") as caught:
         ws.read("drifting")
+    assert caught.value.asset == "drifting"
 
 
 def test_the_table_cache_counts_what_it_keeps_alive() -> None:
