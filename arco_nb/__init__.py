@@ -53,6 +53,7 @@ from arco_nb.core.errors import (
     TableNotFound,
     TenantViolation,
 )
+from arco_nb.core.settings import Settings
 from arco_nb.core.signing import SignedTarget, SignedURL, Signer, open_signed
 from arco_nb.core.storage import ObjectStore
 from arco_nb.core.tenancy import TenantScope
@@ -136,6 +137,7 @@ __all__ = [
     "RunStatus",
     "SchemaError",
     "SelectionError",
+    "Settings",
     "SignatureExpired",
     "SignatureInvalid",
     "SignedTarget",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import CompactionResult, EventLog
-    from arco_nb.catalog.events import Event
+    from arco_nb.catalog.events import Event, RunStatus
     from arco_nb.catalog.gc import GcResult
     from arco_nb.catalog.sql import MetadataSQL
     from arco_nb.core.signing import SignedURL
@@ -76,7 +76,7 @@ class Workspace:
         grace: dt.timedelta | None = None,
         sandbox: bool | None = None,
     ) -> None:
-        self.settings = Settings.from_env(
+        self.settings: Settings = Settings.from_env(
             root=root,
             tenant=tenant,
             workspace=workspace,
@@ -362,7 +362,11 @@ class Workspace:
         return AssetGraph(default_registry if registry is None else registry)
 
     def runs(
-        self, *, asset: str | None = None, status: str | None = None, limit: int | None = None
+        self,
+        *,
+        asset: str | None = None,
+        status: RunStatus | None = None,
+        limit: int | None = None,
     ) -> list[RunInfo]:
         """Runs, newest first: all, those with a task for ``asset``, or those in ``status``."""
         from arco_nb.flow.runs import list_runs

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from arco_nb.catalog.events import RUN_STATES, RunStatus
 from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
 from arco_nb.flow.lineage import NO_DOT, to_dot
@@ -85,7 +86,7 @@ def explain(settings: Settings, asset: str, partitions: str | None, as_json: boo
 @click.option("--asset", help="Only runs with a task for this asset.")
 @click.option(
     "--status",
-    type=click.Choice(["queued", "running", "succeeded", "failed", "cancelled"]),
+    type=click.Choice(RUN_STATES),
     help="Only runs in this state.",
 )
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
@@ -94,7 +95,7 @@ def explain(settings: Settings, asset: str, partitions: str | None, as_json: boo
 def runs(
     settings: Settings,
     asset: str | None,
-    status: str | None,
+    status: RunStatus | None,
     limit: int,
     as_json: bool,
 ) -> None:

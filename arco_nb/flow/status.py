@@ -15,6 +15,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from arco_nb.catalog.events import TASK_FINISHED
+
 if TYPE_CHECKING:
     from arco_nb.catalog.eventlog import EventLog
     from arco_nb.catalog.events import Event
@@ -30,7 +32,6 @@ __all__ = [
     "readable",
 ]
 
-_TERMINAL = frozenset({"succeeded", "failed", "skipped", "up_to_date"})
 _MATERIALIZATION_COLUMNS = [
     "asset",
     "partition",
@@ -164,7 +165,7 @@ class StatusIndex:
 
     def _task(self, asset: str, at: dt.datetime, status: str, run: str) -> None:
         known = self._tasks.get(asset)
-        if status in _TERMINAL and (known is None or known[:2] <= (at, run)):
+        if status in TASK_FINISHED and (known is None or known[:2] <= (at, run)):
             self._tasks[asset] = (at, run, status)
 
 
