@@ -22,7 +22,7 @@ import click
 
 from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
-from arco_nb.flow.executors import DEFAULT_EXECUTOR, EXECUTORS, executor_name
+from arco_nb.core.settings import DEFAULT_EXECUTOR, EXECUTORS, executor_name
 
 if TYPE_CHECKING:
     from arco_nb.flow.execute import RunResult

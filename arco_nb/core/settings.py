@@ -42,6 +42,7 @@ __all__ = [
     "Settings",
     "env_executor",
     "env_sql_sandbox",
+    "executor_name",
     "parse_bool",
 ]
 
@@ -116,14 +117,15 @@ class Settings:
                 workspace if workspace is not None else var("ARCO_WORKSPACE") or DEFAULT_WORKSPACE
             ),
             storage_options=dict(options or {}),
-            executor=_executor(executor) if executor is not None else env_executor(env),
+            executor=executor_name(executor) if executor is not None else env_executor(env),
             sql_sandbox=bool(sandbox),
             dask_scheduler=dask_scheduler or var("ARCO_DASK_SCHEDULER"),
         )
 
 
-def _executor(value: str) -> ExecutorName:
-    name = value.strip().lower() if isinstance(value, str) else value
+def executor_name(value: str) -> ExecutorName:
+    """``value`` as an executor name (any case), or :class:`ConfigError` naming the choices."""
+    name = value.lower() if isinstance(value, str) else value
     for known in EXECUTORS:
         if name == known:
             return known
@@ -149,7 +151,7 @@ def env_executor(environ: Mapping[str, str] | None = None) -> ExecutorName:
     """``ARCO_EXECUTOR`` if it names an executor, else ``inline``."""
     env = os.environ if environ is None else environ
     try:
-        return _executor(env.get("ARCO_EXECUTOR") or DEFAULT_EXECUTOR)
+        return executor_name((env.get("ARCO_EXECUTOR") or DEFAULT_EXECUTOR).strip())
     except ConfigError:
         return DEFAULT_EXECUTOR
 

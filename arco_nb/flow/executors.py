@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from arco_nb.core.errors import ConfigError
-from arco_nb.core.settings import DEFAULT_EXECUTOR, EXECUTORS, ExecutorName
+from arco_nb.core.settings import DEFAULT_EXECUTOR, EXECUTORS, ExecutorName, executor_name
 
 __all__ = [
     "DEFAULT_EXECUTOR",
@@ -27,7 +27,6 @@ __all__ = [
     "InlineExecutor",
     "ThreadsExecutor",
     "dask_client",
-    "executor_name",
     "make_executor",
 ]
 
@@ -106,17 +105,6 @@ class DaskExecutor:
 
     def close(self, *, wait: bool = True) -> None:
         pass  # the client belongs to whoever made it
-
-
-def executor_name(value: str) -> ExecutorName:
-    """``value`` as an executor name (any case), or :class:`ConfigError` naming the choices."""
-    name = value.lower() if isinstance(value, str) else value
-    for known in EXECUTORS:
-        if name == known:
-            return known
-    raise ConfigError(
-        f"Unknown executor {value!r}", hint="Use " + ", ".join(repr(e) for e in EXECUTORS)
-    )
 
 
 def make_executor(name: str, *, max_workers: int | None = None, client: Any = None) -> Executor:

@@ -83,7 +83,7 @@ class Session:
     def executor(self, choice: str | None = None) -> ExecutorName:
         """The executor for a run: ``choice``, else ``%config Arco.executor``, else
         ``ARCO_EXECUTOR``, else inline."""
-        from arco_nb.flow.executors import executor_name
+        from arco_nb.core.settings import executor_name
 
         return executor_name(choice or self.settings.executor)
 

@@ -96,7 +96,8 @@ def test_executor_names_are_one_list_everywhere() -> None:
 
 @pytest.mark.parametrize("name", ["spark", "", "INLINE "])
 def test_an_unknown_executor_is_a_config_error(tmp_path: Any, name: str) -> None:
-    from arco_nb.flow.executors import executor_name, make_executor
+    from arco_nb.core.settings import executor_name
+    from arco_nb.flow.executors import make_executor
 
     with pytest.raises(ConfigError, match="Unknown executor"):
         executor_name(name)
