@@ -56,6 +56,9 @@ class Workspace:
         no files, URLs or extensions. Default: ``ARCO_SQL_SANDBOX``, else off (a notebook's
         user can run any Python anyway). Turn it on wherever SQL comes from someone who must
         not reach beyond one tenant. Metadata SQL (:meth:`sql`) is always sandboxed.
+    registry
+        The asset definitions this workspace plans, runs and lists. Default: the process-wide
+        one that ``@arco.asset``, ``sql_asset`` and ``%%asset`` add to.
 
     Examples
     --------
@@ -75,7 +78,10 @@ class Workspace:
         storage_options: Mapping[str, Any] | None = None,
         grace: dt.timedelta | None = None,
         sandbox: bool | None = None,
+        registry: Registry | None = None,
     ) -> None:
+        from arco_nb.flow.assets import default_registry
+
         self.settings: Settings = Settings.from_env(
             root=root,
             tenant=tenant,
@@ -87,6 +93,8 @@ class Workspace:
         self.scope = TenantScope(s.root, s.tenant, s.workspace, storage_options=s.storage_options)
         self._grace = grace
         self.sandbox = s.sql_sandbox
+        self.registry: Registry = default_registry if registry is None else registry
+        self._graph_at: tuple[int, AssetGraph] | None = None
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -151,18 +159,15 @@ class Workspace:
         self.catalog.commit(ops, author="arco-define")
         return True
 
-    def restore(
-        self, registry: Registry | None = None, *, namespace: dict[str, Any] | None = None
-    ) -> list[str]:
-        """Add the catalog's asset definitions that ``registry`` lacks; return their names.
+    def restore(self, *, namespace: dict[str, Any] | None = None) -> list[str]:
+        """Add the catalog's asset definitions that :attr:`registry` lacks; return their names.
 
         This is how a notebook knows, after a restart, the assets earlier sessions defined.
         Python cells run with ``namespace`` as their variables.
         """
-        from arco_nb.flow.assets import default_registry
         from arco_nb.flow.cells import spec_from_record
 
-        target = default_registry if registry is None else registry
+        target = self.registry
         added = []
         for name, record in sorted(self.catalog.state.assets.items()):
             if name not in target:
@@ -187,7 +192,6 @@ class Workspace:
         *,
         partitions: str | None = None,
         force: bool = False,
-        registry: Registry | None = None,
     ) -> Plan:
         """Plan ``selection`` of the defined assets against what this workspace has recorded.
 
@@ -204,22 +208,20 @@ class Workspace:
         from arco_nb.flow.plan import build_plan
 
         return build_plan(
-            self._graph(registry),
+            self._graph(),
             selection,
             latest=self.latest_materializations(),
             force=force,
             partitions=partitions,
         )
 
-    def partition_status(
-        self, asset: str, *, partitions: str | None = None, registry: Registry | None = None
-    ) -> dict[str, str]:
+    def partition_status(self, asset: str, *, partitions: str | None = None) -> dict[str, str]:
         """Each partition key of ``asset`` (or those ``partitions`` names) and its status:
         ``materialized``, ``stale`` (its inputs or code changed since), ``failed`` (the latest
         attempt failed) or ``missing``."""
         from arco_nb.flow.status import FAILED_PARTITIONS_SQL, partition_status
 
-        plan = self.plan(asset, partitions=partitions, registry=registry)
+        plan = self.plan(asset, partitions=partitions)
         failed = {key for (key,) in self.sql(FAILED_PARTITIONS_SQL, [asset]).fetchall()}
         return partition_status(plan, asset, failed)
 
@@ -233,7 +235,6 @@ class Workspace:
         max_workers: int | None = None,
         scheduler: str | None = None,
         client: Any = None,
-        registry: Registry | None = None,
         plan: Plan | None = None,
         observer: Callable[[Event], None] | None = None,
     ) -> RunResult:
@@ -257,7 +258,7 @@ class Workspace:
         from arco_nb.flow.executors import dask_client
         from arco_nb.flow.plan import build_plan
 
-        graph = self._graph(registry)
+        graph = self._graph()
         latest = self.latest_materializations()
         if plan is None:
             plan = build_plan(graph, selection, latest=latest, force=force, partitions=partitions)
@@ -282,21 +283,17 @@ class Workspace:
             if own_client is not None:
                 own_client.close()
 
-    def read(
-        self, asset: str, partition: str | None = None, *, registry: Registry | None = None
-    ) -> pa.Table:
+    def read(self, asset: str, partition: str | None = None) -> pa.Table:
         """The data of ``asset``'s latest materialization, as an Arrow table.
 
         For a partitioned asset: the latest materialization of ``partition``, or of every
         partition (in key order) when it is ``None``. Partitions of an earlier definition of
         the asset (before its partitions changed) are left out.
         """
-        from arco_nb.flow.assets import default_registry
         from arco_nb.flow.materialize import read_data
         from arco_nb.flow.status import readable
 
-        specs = default_registry if registry is None else registry
-        spec = specs.get(asset) if asset in specs else None
+        spec = self.registry.get(asset) if asset in self.registry else None
         parts = readable(self.latest_materializations(), asset, spec, partition)
         return read_data(self.store, asset, parts)
 
@@ -310,13 +307,11 @@ class Workspace:
             raise RunNotFound(str(run_id))
         return RunState.replay(run_id, self.events.events(run_id=run_id))
 
-    def lineage(
-        self, asset: str, *, up: int = 1, down: int = 1, registry: Registry | None = None
-    ) -> LineageGraph:
+    def lineage(self, asset: str, *, up: int = 1, down: int = 1) -> LineageGraph:
         """The asset's neighbourhood with each node's latest status, rows and run."""
         from arco_nb.flow.lineage import build_lineage
 
-        graph = self._graph(registry)
+        graph = self._graph()
         graph.select(asset)  # unknown names fail here, with close matches
         inputs = {
             (m, a): i
@@ -328,9 +323,7 @@ class Workspace:
             graph, asset, up=up, down=down, statuses=self.status.assets(), inputs=inputs
         )
 
-    def assets(
-        self, *, registry: Registry | None = None, catalog_only: bool = False
-    ) -> list[AssetInfo]:
+    def assets(self, *, catalog_only: bool = False) -> list[AssetInfo]:
         """Every defined asset with its latest status, rows and materialization, by name.
 
         ``catalog_only``: the definitions the catalog records, without building (or checking)
@@ -342,24 +335,24 @@ class Workspace:
         if catalog_only:
             specs = {r.name: listed_spec(r) for r in self.catalog.state.assets.values()}
         else:
-            specs = dict(self._graph(registry).specs)
+            specs = dict(self._graph().specs)
         return asset_infos(specs, self.status.assets())
 
-    def explain(
-        self, asset: str, *, partitions: str | None = None, registry: Registry | None = None
-    ) -> str:
+    def explain(self, asset: str, *, partitions: str | None = None) -> str:
         """Why ``asset`` would run, or be skipped, in its own plan (per partition, summarised
         by reason when there are many). ``asset`` is one name, not a selection."""
-        self._graph(registry).require(asset)  # AssetNotFound, with close matches
-        plan = self.plan(asset, partitions=partitions, registry=registry)
+        self._graph().require(asset)  # AssetNotFound, with close matches
+        plan = self.plan(asset, partitions=partitions)
         return plan.explain_asset(asset)
 
-    @staticmethod
-    def _graph(registry: Registry | None) -> AssetGraph:
-        from arco_nb.flow.assets import default_registry
+    def _graph(self) -> AssetGraph:
+        """The validated graph of :attr:`registry`, rebuilt only when the definitions change."""
         from arco_nb.flow.graph import AssetGraph
 
-        return AssetGraph(default_registry if registry is None else registry)
+        version = self.registry.version  # read first: a change while building rebuilds later
+        if self._graph_at is None or self._graph_at[0] != version:
+            self._graph_at = (version, AssetGraph(self.registry))
+        return self._graph_at[1]
 
     def runs(
         self,

@@ -37,13 +37,13 @@ def test_arco_help(benchmark: Any) -> None:
 
 def test_arco_assets_on_1000_assets(benchmark: Any, tmp_path: Path) -> None:
     root = str(tmp_path / "lake")
-    ws = Workspace(root)
     registry = Registry()
+    ws = Workspace(root, registry=registry)
     sql_asset("base", "select 1 as x", registry=registry)
     for i in range(999):
         sql_asset(f"a{i:04d}", f"select x + {i} as x from base", registry=registry)
     ws.catalog.commit([DefineAsset(s.to_record()) for s in registry])
-    ws.run(registry=registry)
+    ws.run()
     ws.compact()
     benchmark.pedantic(
         _arco, args=("--root", root, "assets"), rounds=5, iterations=1, warmup_rounds=1

@@ -66,7 +66,7 @@ def test_engine_overhead_per_trivial_asset_inline(
     roots = iter(range(100))
 
     def run() -> Any:
-        return Workspace(str(tmp_path / f"r{next(roots)}")).run(registry=registry, force=True)
+        return Workspace(str(tmp_path / f"r{next(roots)}"), registry=registry).run(force=True)
 
     result = benchmark.pedantic(run, rounds=5, iterations=1)
     assert result.status == "succeeded"
@@ -90,8 +90,8 @@ def test_fan_out_100_by_executor(benchmark: Any, tmp_path: Path, executor: str) 
         kwargs["max_workers"] = 4
     try:
         result = benchmark.pedantic(
-            lambda: Workspace(str(tmp_path / f"r{next(roots)}")).run(
-                registry=registry, executor=executor, force=True, **kwargs
+            lambda: Workspace(str(tmp_path / f"r{next(roots)}"), registry=registry).run(
+                executor=executor, force=True, **kwargs
             ),
             rounds=3,
             iterations=1,

@@ -89,13 +89,13 @@ def test_asset_cell_skipped_as_up_to_date(benchmark: Any, shell: InteractiveShel
 
 
 def test_catalog_browser_on_1000_assets(benchmark: Any, tmp_path: Path) -> None:
-    ws = Workspace(str(tmp_path / "root"))
     registry = Registry()
+    ws = Workspace(str(tmp_path / "root"), registry=registry)
     sql_asset("base", "select 1 as x", registry=registry)
     for i in range(999):
         sql_asset(f"a{i:04d}", f"select x + {i} as x from base", registry=registry)
     ws.catalog.commit([DefineAsset(s.to_record()) for s in registry])
-    ws.run(registry=registry)  # every asset with a status, rows and a materialization
+    ws.run()  # every asset with a status, rows and a materialization
     for spec in registry:
         default_registry.add(spec)
     try:

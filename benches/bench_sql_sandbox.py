@@ -32,12 +32,12 @@ QUERIES = {
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """1,000 runs of a two-asset pipeline: 900 compacted, the last 100 still in the inbox."""
     root = tmp_path_factory.mktemp("sandbox-bench")
-    ws = Workspace(str(root), grace=dt.timedelta(0))
     registry = Registry()
+    ws = Workspace(str(root), grace=dt.timedelta(0), registry=registry)
     sql_asset("numbers", "select * from range(10) t(x)", registry=registry)
     sql_asset("evens", "select x from numbers where x % 2 = 0", registry=registry)
     for i in range(RUNS):
-        ws.run(registry=registry, force=True)
+        ws.run(force=True)
         if i == RUNS - 101:
             ws.compact()
     assert ws.sql("select count(*) from arco.runs").fetchall() == [(RUNS,)]

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from arco_nb import Workspace
+from arco_nb.flow.assets import Registry, default_registry
+
 HERE = Path(__file__).parent
 
 # Wall-clock deadlines make property tests flaky on a loaded CI machine; examples stay bounded
@@ -102,3 +105,23 @@ def _no_arco_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("ARCO_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_definitions() -> Iterator[None]:
+    """The process-wide asset definitions: every test starts (and ends) without any."""
+    default_registry.clear()
+    yield
+    default_registry.clear()
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """This test's own asset definitions."""
+    return Registry()
+
+
+@pytest.fixture
+def ws(memory_root: str, registry: Registry) -> Workspace:
+    """A workspace on a fresh memory:// root that plans and runs ``registry``'s assets."""
+    return Workspace(memory_root, registry=registry)

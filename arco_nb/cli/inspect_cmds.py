@@ -103,9 +103,7 @@ def runs(
     ws = settings.open()
     found = ws.runs(asset=asset, status=status, limit=limit)
     if asset is not None and not found:
-        from arco_nb.flow.assets import default_registry
-
-        default_registry.get(asset)  # an unknown name fails with close matches
+        ws.registry.get(asset)  # an unknown name fails with close matches
     columns = ["run_id", "status", "queued_at", "materialized", "up_to_date", "failed"]
     print_rows(
         [vars(r) | {"failed": list(r.failed)} for r in found],

@@ -69,9 +69,7 @@ def run(
         names = _load_module(target) if target is not None else []
         ws = settings.open()
         if names:
-            from arco_nb.flow.assets import default_registry
-
-            ws.define_all([default_registry.get(n) for n in names])  # known even if they fail
+            ws.define_all([ws.registry.get(n) for n in names])  # known even if they fail
         # An empty --select is the graph's to refuse, not "everything" ("$SEL" unset).
         chosen = selection if selection is not None else (",".join(names) if names else None)
         result = _run_quietly(

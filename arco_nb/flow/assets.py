@@ -199,18 +199,25 @@ def listed_spec(record: AssetDef) -> AssetSpec:
 
 
 class Registry:
-    """Asset definitions by name. ``default_registry`` is the process-wide one."""
+    """Asset definitions by name. ``default_registry`` is the process-wide one.
+
+    ``version`` counts the changes, so that what is derived from the definitions (a
+    workspace's asset graph) is rebuilt only when they change.
+    """
 
     def __init__(self, specs: Iterable[AssetSpec] = ()) -> None:
         self._specs: dict[str, AssetSpec] = {}
         self._lock = threading.Lock()
+        self.version = 0
         for spec in specs:
             self.add(spec)
 
     def add(self, spec: AssetSpec) -> AssetSpec:
         """Add or replace the definition of ``spec.name``."""
         with self._lock:
-            self._specs[spec.name] = spec
+            if self._specs.get(spec.name) is not spec:
+                self._specs[spec.name] = spec
+                self.version += 1
         return spec
 
     def get(self, name: str) -> AssetSpec:
@@ -227,18 +234,22 @@ class Registry:
     def remove(self, name: str) -> None:
         """Forget ``name`` (no error if unknown)."""
         with self._lock:
-            self._specs.pop(name, None)
+            if self._specs.pop(name, None) is not None:
+                self.version += 1
 
     def clear(self) -> None:
         """Forget every definition."""
         with self._lock:
-            self._specs.clear()
+            if self._specs:
+                self._specs.clear()
+                self.version += 1
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs
 
     def __iter__(self) -> Iterator[AssetSpec]:
-        return iter([self._specs[k] for k in sorted(self._specs)])
+        with self._lock:  # a snapshot: another thread may define assets meanwhile
+            return iter([self._specs[k] for k in sorted(self._specs)])
 
     def __len__(self) -> int:
         return len(self._specs)

@@ -42,14 +42,13 @@ def _names(text: str | None) -> list[str] | None:
 def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
     """Define the asset in the cell and, unless ``--no-run``, materialize it (and any upstream
     assets that are missing or stale)."""
-    from arco_nb.flow.assets import default_registry
     from arco_nb.flow.cells import cell_asset
 
     args = parse_argstring(asset_cell, line)
     if args.sql and args.python:
         raise UsageError("Pass --sql or --python, not both")
     ws = session.workspace
-    known = {spec.name for spec in default_registry} | set(ws.catalog.state.assets)
+    known = {spec.name for spec in ws.registry} | set(ws.catalog.state.assets)
     spec = cell_asset(
         args.name,
         cell,
@@ -61,6 +60,7 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
         description=args.description or "",
         tags=_names(args.tags) or (),
         retries=args.retries,
+        registry=ws.registry,
     )
     if args.no_run:
         ws.define(spec)

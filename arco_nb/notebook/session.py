@@ -68,10 +68,9 @@ class Session:
         Definitions that came from the old workspace (restored, or cells run against it) are
         forgotten too, so the new workspace's own definitions are the ones that count.
         """
-        from arco_nb.flow.assets import default_registry
-
-        for name in self._names:
-            default_registry.remove(name)
+        if self._workspace is not None:
+            for name in self._names:
+                self._workspace.registry.remove(name)
         self._names.clear()
         self._workspace = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,13 +47,6 @@ def ok() -> pa.Table:
 def broken(ok: pa.Table) -> pa.Table:
     raise ValueError("the feed is down")
 """
-
-
-@pytest.fixture(autouse=True)
-def _fresh_definitions() -> Iterator[None]:
-    default_registry.clear()
-    yield
-    default_registry.clear()
 
 
 @pytest.fixture

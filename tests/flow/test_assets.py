@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from arco_nb import AssetDefinitionError, AssetNotFound
@@ -15,17 +13,6 @@ from arco_nb.flow.assets import (
     sql_asset,
     sql_table_refs,
 )
-
-
-@pytest.fixture
-def registry() -> Registry:
-    return Registry()
-
-
-@pytest.fixture(autouse=True)
-def _clean_default_registry() -> Iterator[None]:
-    yield
-    default_registry.clear()
 
 
 def test_python_asset_deps_come_from_parameters(registry: Registry) -> None:

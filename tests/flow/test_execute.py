@@ -13,16 +13,11 @@ from arco_nb import InvalidTransition, Workspace
 from arco_nb.catalog.events import Event
 from arco_nb.flow.assets import Registry, asset, sql_asset
 from arco_nb.flow.state import RunState
+from tests.conftest import S3Endpoint
 
 
 @pytest.fixture
-def ws(memory_root: str) -> Workspace:
-    return Workspace(memory_root)
-
-
-@pytest.fixture
-def chain() -> Registry:
-    registry = Registry()
+def chain(registry: Registry) -> Registry:
     sql_asset("raw", "select * from range(5) t(x)", registry=registry)
     sql_asset("clean", "select x from raw where x > 0", registry=registry)
 
@@ -34,7 +29,7 @@ def chain() -> Registry:
 
 
 def test_a_run_materializes_records_and_registers(ws: Workspace, chain: Registry) -> None:
-    result = ws.run(registry=chain)
+    result = ws.run()
     assert result.status == "succeeded"
     assert ws.read("report").to_pylist() == [{"total": 10}]
     assert ws.read("clean").num_rows == 4
@@ -61,18 +56,19 @@ def test_a_run_materializes_records_and_registers(ws: Workspace, chain: Registry
 def test_an_unchanged_rerun_is_up_to_date_and_commits_nothing(
     ws: Workspace, chain: Registry
 ) -> None:
-    ws.run(registry=chain)
+    ws.run()
     version = ws.catalog.version
-    again = ws.run(registry=chain)
+    again = ws.run()
     assert {t.status for t in again.state.tasks.values()} == {"up_to_date"}
     assert ws.catalog.version == version
     assert ws.sql("select count(*) from arco.materializations").fetchall() == [(3,)]
-    forced = ws.run("clean", force=True, registry=chain)
+    forced = ws.run("clean", force=True)
     assert [a for (a, _), t in forced.state.tasks.items() if t.status == "succeeded"] == ["clean"]
 
 
-def test_a_failing_asset_skips_downstream_and_keeps_what_exists(ws: Workspace) -> None:
-    registry = Registry()
+def test_a_failing_asset_skips_downstream_and_keeps_what_exists(
+    ws: Workspace, registry: Registry
+) -> None:
     sql_asset("raw", "select 1 as x", registry=registry)
     sql_asset("side", "select 2 as y", registry=registry)
 
@@ -84,7 +80,7 @@ def test_a_failing_asset_skips_downstream_and_keeps_what_exists(ws: Workspace) -
     def after(broken: pl.DataFrame) -> pl.DataFrame:
         return broken
 
-    result = ws.run(registry=registry)
+    result = ws.run()
     assert result.status == "failed"
     assert result.failed == ["broken"]
     tasks = {a: t for (a, _), t in result.state.tasks.items()}
@@ -101,8 +97,9 @@ def test_a_failing_asset_skips_downstream_and_keeps_what_exists(ws: Workspace) -
     assert ws.run_state(result.run_id) == result.state
 
 
-def test_a_failure_shows_the_users_traceback_without_arco_frames(ws: Workspace) -> None:
-    registry = Registry()
+def test_a_failure_shows_the_users_traceback_without_arco_frames(
+    ws: Workspace, registry: Registry
+) -> None:
 
     def helper(x: int) -> int:
         return x // 0
@@ -111,7 +108,7 @@ def test_a_failure_shows_the_users_traceback_without_arco_frames(ws: Workspace) 
     def divides() -> pa.Table:
         return pa.table({"x": [helper(1)]})
 
-    error = ws.run(registry=registry).state.tasks[("divides", "")].error
+    error = ws.run().state.tasks[("divides", "")].error
     assert error.startswith("Traceback (most recent call last):")
     assert "in divides" in error
     assert "in helper" in error
@@ -120,22 +117,19 @@ def test_a_failure_shows_the_users_traceback_without_arco_frames(ws: Workspace) 
     assert "concurrent" not in error
 
 
-def test_sys_exit_in_an_asset_is_a_failure_not_a_hang(ws: Workspace) -> None:
+def test_sys_exit_in_an_asset_is_a_failure_not_a_hang(ws: Workspace, registry: Registry) -> None:
     import sys
-
-    registry = Registry()
 
     @asset(registry=registry)
     def quits() -> pa.Table:
         sys.exit(3)
 
-    result = ws.run(registry=registry, executor="threads")
+    result = ws.run(executor="threads")
     assert result.status == "failed"
     assert result.state.tasks[("quits", "")].error.endswith("SystemExit: 3")
 
 
-def test_retries_count_attempts(ws: Workspace) -> None:
-    registry = Registry()
+def test_retries_count_attempts(ws: Workspace, registry: Registry) -> None:
     calls = {"n": 0}
 
     @asset(registry=registry, retries=2)
@@ -145,14 +139,13 @@ def test_retries_count_attempts(ws: Workspace) -> None:
             raise ConnectionError("try again")
         return pa.table({"ok": [True]})
 
-    result = ws.run(registry=registry)
+    result = ws.run()
     task = result.state.tasks[("flaky", "")]
     assert (result.status, task.status, task.attempt) == ("succeeded", "succeeded", 2)
     assert ws.sql("select attempt, error from arco.task_runs").fetchall() == [(2, None)]
 
 
-def test_retries_back_off_without_holding_up_other_tasks(ws: Workspace) -> None:
-    registry = Registry()
+def test_retries_back_off_without_holding_up_other_tasks(ws: Workspace, registry: Registry) -> None:
     calls = {"n": 0}
 
     @asset(registry=registry, retries=2, retry_delay=0.2)
@@ -170,7 +163,7 @@ def test_retries_back_off_without_holding_up_other_tasks(ws: Workspace) -> None:
     def after_steady(steady: pa.Table) -> pa.Table:
         return steady
 
-    result = ws.run(registry=registry, executor="threads", max_workers=2)
+    result = ws.run(executor="threads", max_workers=2)
     assert result.state.tasks[("flaky", "")].attempt == 3
     rows = ws.events.events(run_id=result.run_id)
     task_events = sorted((e for e in rows if e.kind == "task"), key=lambda e: int(e.payload["seq"]))
@@ -204,7 +197,7 @@ def test_events_are_group_committed(ws: Workspace, chain: Registry) -> None:
     from arco_nb.flow.graph import AssetGraph
 
     graph = AssetGraph(chain)
-    plan = ws.plan(registry=chain)
+    plan = ws.plan()
     result = execute_plan(
         plan,
         graph,
@@ -220,10 +213,8 @@ def test_events_are_group_committed(ws: Workspace, chain: Registry) -> None:
     assert ws.run_state(result.run_id) == result.state
 
 
-def test_a_long_task_is_visible_as_running_while_it_runs(ws: Workspace) -> None:
+def test_a_long_task_is_visible_as_running_while_it_runs(ws: Workspace, registry: Registry) -> None:
     import time
-
-    registry = Registry()
 
     @asset(registry=registry)
     def slow() -> pa.Table:
@@ -238,7 +229,7 @@ def test_a_long_task_is_visible_as_running_while_it_runs(ws: Workspace) -> None:
             time.sleep(0.05)
         return pa.table({"seen_running": [False]})
 
-    assert ws.run(registry=registry).status == "succeeded"
+    assert ws.run().status == "succeeded"
     assert ws.read("slow").to_pylist() == [{"seen_running": True}]
 
 
@@ -252,26 +243,26 @@ def test_a_long_task_is_visible_as_running_while_it_runs(ws: Workspace) -> None:
     ],
     ids=["pandas", "polars", "arrow", "duckdb"],
 )
-def test_python_assets_may_return_any_table(ws: Workspace, make: object) -> None:
-    registry = Registry()
+def test_python_assets_may_return_any_table(
+    ws: Workspace, make: object, registry: Registry
+) -> None:
 
     @asset(registry=registry)
     def out() -> object:
         return make()  # type: ignore[operator]
 
-    assert ws.run(registry=registry).status == "succeeded"
+    assert ws.run().status == "succeeded"
     assert ws.read("out").column("a").to_pylist() == [1, 2]
 
 
-def test_ctrl_c_cancels_the_run_and_is_recorded(ws: Workspace) -> None:
-    registry = Registry()
+def test_ctrl_c_cancels_the_run_and_is_recorded(ws: Workspace, registry: Registry) -> None:
 
     @asset(registry=registry)
     def interrupted() -> pa.Table:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        ws.run(registry=registry)
+        ws.run()
     assert ws.sql("select status from arco.runs").fetchall() == [("cancelled",)]
 
 
@@ -285,8 +276,7 @@ def test_illegal_transitions_raise() -> None:
         state.apply(Event.create("task", run_id="r", at=at, asset="a", status="succeeded"))
 
 
-def test_inputs_annotated_pa_table_arrive_as_arrow(ws: Workspace) -> None:
-    registry = Registry()
+def test_inputs_annotated_pa_table_arrive_as_arrow(ws: Workspace, registry: Registry) -> None:
     sql_asset("src", "select 1 as a", registry=registry)
     seen: dict[str, str] = {}
 
@@ -300,16 +290,16 @@ def test_inputs_annotated_pa_table_arrive_as_arrow(ws: Workspace) -> None:
         seen["polars"] = type(src).__name__
         return src  # type: ignore[no-any-return]
 
-    assert ws.run(registry=registry).status == "succeeded"
+    assert ws.run().status == "succeeded"
     assert seen == {"arrow": "Table", "polars": "DataFrame"}
 
 
 @pytest.mark.s3
-def test_a_pipeline_on_an_s3_root(s3_root: str, s3_endpoint: object, chain: Registry) -> None:
-    ws = Workspace(s3_root, storage_options=s3_endpoint.storage_options)  # type: ignore[attr-defined]
-    result = ws.run(registry=chain)
+def test_a_pipeline_on_an_s3_root(s3_root: str, s3_endpoint: S3Endpoint, chain: Registry) -> None:
+    ws = Workspace(s3_root, storage_options=s3_endpoint.storage_options, registry=chain)
+    result = ws.run()
     assert result.status == "succeeded"
     assert ws.read("report").to_pylist() == [{"total": 10}]
     assert ws.sql("select count(*) from arco.lineage").fetchall() == [(2,)]
-    assert ws.run(registry=chain).plan.to_run == ()
+    assert ws.run().plan.to_run == ()
     assert ws.store.list("data/report/_")[0].endswith(".parquet")

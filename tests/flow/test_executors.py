@@ -27,8 +27,9 @@ def _fan_out(width: int = 6) -> Registry:
     return registry
 
 
-def _outcome(ws: Workspace, executor: str, **kwargs: Any) -> dict[str, Any]:
-    result = ws.run(registry=_fan_out(), executor=executor, **kwargs)
+def _outcome(root: Any, executor: str, **kwargs: Any) -> dict[str, Any]:
+    ws = Workspace(str(root), registry=_fan_out())
+    result = ws.run(executor=executor, **kwargs)
     return {
         "status": result.status,
         "tasks": {a: t.status for (a, _), t in result.state.tasks.items()},
@@ -48,8 +49,8 @@ def _normalise(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_threads_match_inline(tmp_path: Any) -> None:
-    inline = _normalise(_outcome(Workspace(str(tmp_path / "a")), "inline"))
-    threads = _normalise(_outcome(Workspace(str(tmp_path / "b")), "threads", max_workers=4))
+    inline = _normalise(_outcome(tmp_path / "a", "inline"))
+    threads = _normalise(_outcome(tmp_path / "b", "threads", max_workers=4))
     assert inline == threads
     assert inline["status"] == "failed"
     assert inline["tasks"]["after_broken"] == "skipped"
@@ -59,25 +60,25 @@ def test_threads_match_inline(tmp_path: Any) -> None:
 
 @pytest.mark.slow
 def test_dask_localcluster_matches_inline(tmp_path: Any, dask_client: Any) -> None:
-    inline = _normalise(_outcome(Workspace(str(tmp_path / "a")), "inline"))
-    on_dask = _normalise(_outcome(Workspace(str(tmp_path / "b")), "dask", client=dask_client))
+    inline = _normalise(_outcome(tmp_path / "a", "inline"))
+    on_dask = _normalise(_outcome(tmp_path / "b", "dask", client=dask_client))
     assert inline == on_dask
 
 
 @pytest.mark.slow
 def test_dask_by_scheduler_address(tmp_path: Any, dask_client: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("ARCO_DASK_SCHEDULER", dask_client.scheduler.address)
-    result = Workspace(str(tmp_path)).run(registry=_fan_out(2), executor="dask")
+    result = Workspace(str(tmp_path), registry=_fan_out(2)).run(executor="dask")
     assert result.status == "failed"  # 'broken' fails; the rest succeeded on the cluster
     assert result.state.tasks[("total", "")].status == "succeeded"
 
 
 def test_executor_errors(memory_root: str) -> None:
-    ws = Workspace(memory_root)
+    ws = Workspace(memory_root, registry=_fan_out())
     with pytest.raises(ConfigError, match="Unknown executor 'gpu'"):
-        ws.run(registry=_fan_out(), executor="gpu")
+        ws.run(executor="gpu")
     with pytest.raises(ConfigError, match="needs a scheduler"):
-        ws.run(registry=_fan_out(), executor="dask")
+        ws.run(executor="dask")
 
 
 def test_executor_names_are_one_list_everywhere() -> None:
@@ -102,7 +103,7 @@ def test_an_unknown_executor_is_a_config_error(tmp_path: Any, name: str) -> None
     with pytest.raises(ConfigError, match="Unknown executor"):
         executor_name(name)
     with pytest.raises(ConfigError, match="Unknown executor"):
-        Workspace(str(tmp_path)).run(registry=_fan_out(1), executor=name)  # type: ignore[arg-type]
+        Workspace(str(tmp_path), registry=_fan_out(1)).run(executor=name)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="needs a client"):
         make_executor("dask")
     assert executor_name("Threads") == "threads"

@@ -11,8 +11,7 @@ from arco_nb.flow.assets import Registry, asset, sql_asset
 
 
 @pytest.fixture
-def registry() -> Registry:
-    registry = Registry()
+def registry(registry: Registry) -> Registry:
     sql_asset("raw", "select 1 as x union all select 2", registry=registry)
     sql_asset("clean", "select * from raw where x > 1", registry=registry, tags=["core"])
     sql_asset("other", "select 3 as y", registry=registry)
@@ -24,10 +23,9 @@ def registry() -> Registry:
     return registry
 
 
-def test_lineage_after_a_run(memory_root: str, registry: Registry) -> None:
-    ws = Workspace(memory_root)
-    result = ws.run(registry=registry)
-    graph = ws.lineage("clean", up=1, down=1, registry=registry)
+def test_lineage_after_a_run(ws: Workspace) -> None:
+    result = ws.run()
+    graph = ws.lineage("clean", up=1, down=1)
     assert [n.name for n in graph.nodes] == ["clean", "raw", "report"]
     clean = graph.node("clean")
     assert (clean.kind, clean.status, clean.rows, clean.tags) == ("sql", "succeeded", 1, ("core",))
@@ -45,14 +43,14 @@ def test_lineage_after_a_run(memory_root: str, registry: Registry) -> None:
         "    -> report [succeeded, 1 row]",
     ]
     assert json.loads(json.dumps(graph.to_json()))["focus"] == "clean"
-    wide = ws.lineage("report", up=2, down=0, registry=registry)
+    wide = ws.lineage("report", up=2, down=0)
     assert [n.name for n in wide.nodes] == ["clean", "other", "raw", "report"]
 
 
-def test_lineage_before_any_run(memory_root: str, registry: Registry) -> None:
-    graph = Workspace(memory_root).lineage("report", up=1, down=1, registry=registry)
+def test_lineage_before_any_run(ws: Workspace) -> None:
+    graph = ws.lineage("report", up=1, down=1)
     assert {n.status for n in graph.nodes} == {"never run"}
     assert all(e.materialization_id is None for e in graph.edges)
     assert str(graph).startswith("    <- ")
     with pytest.raises(AssetNotFound, match="Did you mean 'clean'"):
-        Workspace(memory_root).lineage("clen", registry=registry)
+        ws.lineage("clen")

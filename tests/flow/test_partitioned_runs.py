@@ -11,18 +11,13 @@ from arco_nb import ConfigError, Workspace
 from arco_nb.flow.assets import Registry, asset, sql_asset
 from arco_nb.flow.partitions import DailyPartitions, MonthlyPartitions, StaticPartitions
 from arco_nb.flow.plan import input_keys
+from tests.conftest import S3Endpoint
 
 JAN = "2024-01-01..2024-01-03"
 
 
 @pytest.fixture
-def ws(memory_root: str) -> Workspace:
-    return Workspace(memory_root)
-
-
-@pytest.fixture
-def daily() -> Registry:
-    registry = Registry()
+def daily(registry: Registry) -> Registry:
 
     @asset(registry=registry, partitions="daily:2024-01-01")
     def orders(partition_key: str) -> pa.Table:
@@ -42,7 +37,7 @@ def daily() -> Registry:
 
 
 def test_a_backfill_runs_each_partition_with_its_key(ws: Workspace, daily: Registry) -> None:
-    result = ws.run(partitions=JAN, registry=daily)
+    result = ws.run(partitions=JAN)
     assert result.status == "succeeded"
     keys = [t.partition for t in result.plan.tasks if t.asset == "orders"]
     assert keys == ["2024-01-01", "2024-01-02", "2024-01-03"]
@@ -58,7 +53,7 @@ def test_a_backfill_runs_each_partition_with_its_key(ws: Workspace, daily: Regis
 
 
 def test_inputs_follow_the_partition(ws: Workspace, daily: Registry) -> None:
-    ws.run(partitions=JAN, registry=daily)
+    ws.run(partitions=JAN)
     same = ws.sql(
         "select partition, input_partition from arco.lineage where asset = 'orders_clean'"
     ).fetchall()
@@ -76,31 +71,31 @@ def test_inputs_follow_the_partition(ws: Workspace, daily: Registry) -> None:
 def test_new_partitions_make_the_unpartitioned_downstream_stale(
     ws: Workspace, daily: Registry
 ) -> None:
-    ws.run(partitions=JAN, registry=daily)
-    again = ws.plan(partitions=JAN, registry=daily)
+    ws.run(partitions=JAN)
+    again = ws.plan(partitions=JAN)
     assert {t.reason for t in again.tasks} == {"up to date"}
-    more = ws.plan(partitions="2024-01-04", registry=daily)
+    more = ws.plan(partitions="2024-01-04")
     assert [(t.label, t.reason) for t in more.tasks] == [
         ("orders[2024-01-04]", "never materialized"),
         ("orders_clean[2024-01-04]", "never materialized"),
         ("total", "upstream changed"),
     ]
-    ws.run(partitions="2024-01-04", registry=daily)
+    ws.run(partitions="2024-01-04")
     assert ws.read("total").to_pylist() == [{"n": 10, "amount": 0 + 1 + 3 + 6}]
 
 
 def test_plans_with_partitions_are_deterministic(ws: Workspace, daily: Registry) -> None:
-    first = ws.plan(partitions=JAN, registry=daily)
-    second = ws.plan(partitions=" " + JAN, registry=daily)
+    first = ws.plan(partitions=JAN)
+    second = ws.plan(partitions=" " + JAN)
     assert first.json_bytes() == second.json_bytes()
-    assert first.plan_id != ws.plan(partitions="2024-01-01", registry=daily).plan_id
+    assert first.plan_id != ws.plan(partitions="2024-01-01").plan_id
     fingerprints = {t.fingerprint for t in first.tasks}
     assert len(fingerprints) == len(first.tasks), "the partition key enters the fingerprint"
 
 
 def test_selecting_downstream_alone_says_what_is_missing(ws: Workspace, daily: Registry) -> None:
-    ws.run("orders", partitions="2024-01-01", registry=daily)
-    result = ws.run("orders_clean", partitions="2024-01-01..2024-01-02", registry=daily)
+    ws.run("orders", partitions="2024-01-01")
+    result = ws.run("orders_clean", partitions="2024-01-01..2024-01-02")
     tasks = result.state.tasks
     assert tasks[("orders_clean", "2024-01-01")].status == "succeeded"
     skipped = tasks[("orders_clean", "2024-01-02")]
@@ -111,18 +106,17 @@ def test_selecting_downstream_alone_says_what_is_missing(ws: Workspace, daily: R
 
 def test_partition_arguments_are_checked(ws: Workspace, daily: Registry) -> None:
     with pytest.raises(ConfigError, match="no selected asset is partitioned"):
-        ws.plan("total", partitions="2024-01-01", registry=daily)
+        ws.plan("total", partitions="2024-01-01")
     with pytest.raises(ConfigError, match=r"orders: .*before the first partition"):
-        ws.plan("orders", partitions="2023-12-31", registry=daily)
+        ws.plan("orders", partitions="2023-12-31")
     with pytest.raises(ConfigError, match="runs backwards"):
-        ws.plan("orders", partitions="2024-01-03..2024-01-01", registry=daily)
-    ws.run("orders", partitions="2024-01-01", registry=daily)
+        ws.plan("orders", partitions="2024-01-03..2024-01-01")
+    ws.run("orders", partitions="2024-01-01")
     with pytest.raises(ConfigError, match="no materialized partition '2024-01-09'"):
         ws.read("orders", "2024-01-09")
 
 
-def test_partition_status(ws: Workspace) -> None:
-    registry = Registry()
+def test_partition_status(ws: Workspace, registry: Registry) -> None:
     calls = {"v": 1}
 
     @asset(registry=registry, partitions=StaticPartitions(["eu", "us", "apac", "latam"]))
@@ -135,14 +129,14 @@ def test_partition_status(ws: Workspace) -> None:
     def sales_scored(sales: pl.DataFrame) -> pl.DataFrame:
         return sales.with_columns(score=pl.col("v") * 2)
 
-    ws.run(partitions="eu,us,apac", registry=registry)
-    assert ws.partition_status("sales", registry=registry) == {
+    ws.run(partitions="eu,us,apac")
+    assert ws.partition_status("sales") == {
         "eu": "materialized",
         "us": "materialized",
         "apac": "failed",
         "latam": "missing",
     }
-    downstream = ws.partition_status("sales_scored", registry=registry)
+    downstream = ws.partition_status("sales_scored")
     assert downstream == {
         "eu": "materialized",
         "us": "materialized",
@@ -154,18 +148,17 @@ def test_partition_status(ws: Workspace) -> None:
     def sales_v2(partition_key: str) -> pl.DataFrame:
         return pl.DataFrame({"region": [partition_key], "v": [2]})
 
-    ws.run("sales", partitions="eu", registry=registry)
-    assert ws.partition_status("sales", registry=registry) == {
+    ws.run("sales", partitions="eu")
+    assert ws.partition_status("sales") == {
         "eu": "materialized",
         "us": "stale",
         "apac": "failed",
         "latam": "missing",
     }
-    assert ws.partition_status("sales_scored", registry=registry)["eu"] == "stale"
+    assert ws.partition_status("sales_scored")["eu"] == "stale"
 
 
-def test_monthly_and_daily_map_onto_each_other(ws: Workspace) -> None:
-    registry = Registry()
+def test_monthly_and_daily_map_onto_each_other(ws: Workspace, registry: Registry) -> None:
 
     @asset(registry=registry, partitions=DailyPartitions("2024-01-30"))
     def visits(partition_key: str) -> pl.DataFrame:
@@ -179,7 +172,7 @@ def test_monthly_and_daily_map_onto_each_other(ws: Workspace) -> None:
     def visits_share(visits_monthly: pl.DataFrame, partition_key: str) -> pl.DataFrame:
         return visits_monthly.select(day=pl.lit(partition_key), of=pl.col("n"))
 
-    result = ws.run(partitions="2024-01-30..2024-02-02", registry=registry)
+    result = ws.run(partitions="2024-01-30..2024-02-02")
     assert result.status == "succeeded", result.failed
     assert [t.label for t in result.plan.tasks if t.asset == "visits_monthly"] == [
         "visits_monthly[2024-01]",
@@ -216,9 +209,10 @@ def test_bad_partition_definitions_name_the_asset() -> None:
 
 
 @pytest.mark.s3
-def test_a_five_asset_partitioned_pipeline_on_s3(s3_root: str, s3_endpoint: object) -> None:
-    ws = Workspace(s3_root, storage_options=s3_endpoint.storage_options)  # type: ignore[attr-defined]
-    registry = Registry()
+def test_a_five_asset_partitioned_pipeline_on_s3(
+    s3_root: str, s3_endpoint: S3Endpoint, registry: Registry
+) -> None:
+    ws = Workspace(s3_root, storage_options=s3_endpoint.storage_options, registry=registry)
 
     @asset(registry=registry, partitions="daily:2024-01-30")
     def orders(partition_key: str) -> pl.DataFrame:
@@ -249,7 +243,7 @@ def test_a_five_asset_partitioned_pipeline_on_s3(s3_root: str, s3_endpoint: obje
         registry=registry,
     )
 
-    result = ws.run(partitions="2024-01-30..2024-02-02", executor="threads", registry=registry)
+    result = ws.run(partitions="2024-01-30..2024-02-02", executor="threads")
     assert result.status == "succeeded", result.failed
     assert len(result.plan.tasks) == 4 + 4 + 4 + 2 + 1
     assert ws.read("revenue_report").to_pylist() == [
@@ -262,24 +256,24 @@ def test_a_five_asset_partitioned_pipeline_on_s3(s3_root: str, s3_endpoint: obje
         "select count(*) from arco.materializations m anti join arco.lineage l "
         "using (materialization_id) where m.asset <> 'orders'"
     ).fetchall() == [(0,)]
-    status = ws.partition_status("daily_revenue", registry=registry)
+    status = ws.partition_status("daily_revenue")
     assert [status[k] for k in ("2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02")] == [
         "materialized"
     ] * 4
     assert ws.run_state(result.run_id) == result.state
-    again = ws.plan(partitions="2024-01-30..2024-02-02", registry=registry)
+    again = ws.plan(partitions="2024-01-30..2024-02-02")
     assert again.to_run == ()
 
 
 def test_explain_a_partitioned_asset(ws: Workspace, daily: Registry) -> None:
-    ws.run(partitions="2024-01-01..2024-01-02", registry=daily)
-    few = ws.explain("orders", partitions="2024-01-02..2024-01-03", registry=daily)
+    ws.run(partitions="2024-01-01..2024-01-02")
+    few = ws.explain("orders", partitions="2024-01-02..2024-01-03")
     mid = ws.latest_materializations()[("orders", "2024-01-02")].materialization_id
     assert few.splitlines() == [
         f"orders[2024-01-02] is skipped: materialization {mid} is up to date.",
         "orders[2024-01-03] runs: it has never been materialized.",
     ]
-    many = ws.explain("orders", partitions="2024-01-01..2024-01-10", registry=daily)
+    many = ws.explain("orders", partitions="2024-01-01..2024-01-10")
     assert many.splitlines() == [
         "orders: 10 partitions",
         "  2 up to date: 2024-01-01, 2024-01-02",
@@ -287,65 +281,66 @@ def test_explain_a_partitioned_asset(ws: Workspace, daily: Registry) -> None:
     ]
 
 
-def test_downstream_sees_what_the_file_holds_whichever_way_it_reads(ws: Workspace) -> None:
+def test_downstream_sees_what_the_file_holds_whichever_way_it_reads(
+    ws: Workspace, registry: Registry
+) -> None:
     import datetime as dt
-
-    registry = Registry()
 
     @asset(registry=registry)
     def stamps() -> pa.Table:
         return pa.table({"ts": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("s"))})
 
     sql_asset("typed", "select typeof(ts) as t from stamps", registry=registry)
-    ws.run(registry=registry)  # in process: stamps is handed on without a read
+    ws.run()  # in process: stamps is handed on without a read
     handed_on = ws.read("typed").to_pylist()
-    ws.run("typed", force=True, registry=registry)  # stamps now comes from its file
+    ws.run("typed", force=True)  # stamps now comes from its file
     assert ws.read("typed").to_pylist() == handed_on == [{"t": "TIMESTAMP_MS"}]
     columns = ws.catalog.load_table("assets.stamps").columns
     assert [c.type for c in columns] == ["timestamp[ms]"], "the catalog describes the file"
 
 
-def test_keys_of_an_older_partition_definition_are_left_out(ws: Workspace) -> None:
-    registry = Registry()
+def test_keys_of_an_older_partition_definition_are_left_out(
+    ws: Workspace, registry: Registry
+) -> None:
     sql_asset("events", "select 'old' as day", registry=registry)
     sql_asset("n_days", "select count(*) as n from events", registry=registry)
-    ws.run(registry=registry)
+    ws.run()
     sql_asset(
         "events",
         "select getvariable('partition_key') as day",
         partitions="static:mon,tue",
         registry=registry,
     )
-    ws.run(registry=registry)
-    assert ws.read("n_days", registry=registry).to_pylist() == [{"n": 2}]
-    assert ws.read("events", registry=registry).column("day").to_pylist() == ["mon", "tue"]
+    ws.run()
+    assert ws.read("n_days").to_pylist() == [{"n": 2}]
+    assert ws.read("events").column("day").to_pylist() == ["mon", "tue"]
 
 
-def test_no_partition_to_read_skips_with_a_reason(ws: Workspace) -> None:
-    registry = Registry()
+def test_no_partition_to_read_skips_with_a_reason(ws: Workspace, registry: Registry) -> None:
     sql_asset("ticks", "select 1 as x", partitions="static:a,b", registry=registry)
     sql_asset("tick_total", "select count(*) as n from ticks", registry=registry)
-    result = ws.run("tick_total", registry=registry)
+    result = ws.run("tick_total")
     task = result.state.tasks[("tick_total", "")]
     assert task.status == "skipped"
     assert "ticks (no partition)" in task.error
     assert result.plan.task("tick_total").missing == ("ticks",)
 
 
-def test_bad_partition_values_are_arco_errors(ws: Workspace, daily: Registry) -> None:
+def test_bad_partition_values_are_arco_errors(
+    ws: Workspace, daily: Registry, registry: Registry
+) -> None:
     from arco_nb import AssetDefinitionError, SchemaError
 
     with pytest.raises(AssetDefinitionError, match="not int"):
         sql_asset("x", "select 1", partitions=7, registry=Registry())  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="partitions must be text, not list"):
-        ws.plan(partitions=["2024-01-01"], registry=daily)  # type: ignore[arg-type]
-    registry = Registry()
+        ws.plan(partitions=["2024-01-01"])  # type: ignore[arg-type]
 
     @asset(registry=registry, partitions="static:a,b")
     def drifting(partition_key: str) -> pa.Table:
         return pa.table({"v": [1] if partition_key == "a" else ["one"]})
 
-    ws.run(registry=registry)
+    ws.run()
     with pytest.raises(SchemaError, match="schemas that do not combine") as caught:
         ws.read("drifting")
     assert caught.value.asset == "drifting"

@@ -106,12 +106,12 @@ def test_shuffling_definition_order_never_changes_plan_id(
     assert build_plan(AssetGraph(specs), sel).plan_id == reference
 
 
-def test_workspace_plans_against_recorded_materializations(memory_root: str) -> None:
-    registry = Registry()
+def test_workspace_plans_against_recorded_materializations(
+    ws: Workspace, registry: Registry
+) -> None:
     sql_asset("raw", "select 1 as x", registry=registry)
     sql_asset("clean", "select * from raw", registry=registry)
-    ws = Workspace(memory_root)
-    plan = ws.plan(registry=registry)
+    plan = ws.plan()
     assert [t.reason for t in plan.tasks] == ["never materialized", "never materialized"]
     for task in plan.tasks:
         ws.events.append(
@@ -128,10 +128,7 @@ def test_workspace_plans_against_recorded_materializations(memory_root: str) -> 
                 code_version=task.code_version,
             )
         )
-    assert [t.reason for t in ws.plan(registry=registry).tasks] == ["up to date", "up to date"]
-    assert (
-        ws.explain("clean", registry=registry)
-        == "clean is skipped: materialization m_clean is up to date."
-    )
+    assert [t.reason for t in ws.plan().tasks] == ["up to date", "up to date"]
+    assert ws.explain("clean") == "clean is skipped: materialization m_clean is up to date."
     ws.compact()
-    assert ws.plan(registry=registry).plan_id == ws.plan(registry=registry).plan_id
+    assert ws.plan().plan_id == ws.plan().plan_id

@@ -39,9 +39,9 @@ def _registry(outside: Path) -> Registry:
     return registry
 
 
-def _run(ws: Workspace, registry: Registry, executor: str, client: Any) -> dict[str, Any]:
+def _run(ws: Workspace, executor: str, client: Any) -> dict[str, Any]:
     kwargs = {"client": client} if executor == "dask" else {}
-    result = ws.run(registry=registry, executor=executor, **kwargs)
+    result = ws.run(executor=executor, **kwargs)
     return {a: t for (a, _), t in result.state.tasks.items()}
 
 
@@ -51,8 +51,8 @@ def test_sandboxed_sql_assets_read_only_their_upstream(
 ) -> None:
     client = request.getfixturevalue("dask_client") if executor == "dask" else None
     outside = _outside(tmp_path)
-    ws = Workspace(str(tmp_path / "root"), sandbox=True)
-    tasks = _run(ws, _registry(outside), executor, client)
+    ws = Workspace(str(tmp_path / "root"), sandbox=True, registry=_registry(outside))
+    tasks = _run(ws, executor, client)
     assert tasks["numbers"].status == tasks["evens"].status == "succeeded"
     assert ws.read("evens").column("x").to_pylist() == [0, 2, 4]
     for name in ("peek", "passwd"):
@@ -69,9 +69,9 @@ def test_sandboxed_sql_assets_read_only_their_upstream(
 
 def test_without_the_sandbox_a_personal_notebook_reads_files(tmp_path: Path) -> None:
     outside = _outside(tmp_path)
-    ws = Workspace(str(tmp_path / "root"))
+    ws = Workspace(str(tmp_path / "root"), registry=_registry(outside))
     assert ws.sandbox is False
-    tasks = _run(ws, _registry(outside), "inline", None)
+    tasks = _run(ws, "inline", None)
     assert tasks["peek"].status == "succeeded"
     assert tasks["writes"].status == "succeeded"  # the personal default: DuckDB as it is
     assert (tmp_path / "written.csv").exists()
@@ -86,15 +86,14 @@ def test_the_sandbox_setting_comes_from_the_environment(
     assert Workspace(str(tmp_path), sandbox=False).sandbox is False
 
 
-def test_partition_keys_still_reach_a_sandboxed_asset(tmp_path: Path) -> None:
-    registry = Registry()
+def test_partition_keys_still_reach_a_sandboxed_asset(tmp_path: Path, registry: Registry) -> None:
     sql_asset(
         "daily",
         "select getvariable('partition_key') as day",
         partitions=StaticPartitions(["a", "b"]),
         registry=registry,
     )
-    ws = Workspace(str(tmp_path), sandbox=True)
-    result = ws.run(registry=registry)
+    ws = Workspace(str(tmp_path), sandbox=True, registry=registry)
+    result = ws.run()
     assert result.status == "succeeded"
     assert sorted(ws.read("daily").column("day").to_pylist()) == ["a", "b"]

@@ -30,11 +30,10 @@ def _registry() -> Registry:
 
 
 def test_incremental_reads_agree_with_a_full_read(memory_root: str) -> None:
-    ws = Workspace(memory_root, grace=dt.timedelta(0))
-    registry = _registry()
+    ws = Workspace(memory_root, grace=dt.timedelta(0), registry=_registry())
     index = StatusIndex(ws.events)  # follows the log as it grows
     for step in range(4):
-        ws.run(registry=registry, force=step % 2 == 1)
+        ws.run(force=step % 2 == 1)
         if step == 2:
             ws.compact()
         fresh = StatusIndex(ws.events)  # reads everything once
@@ -56,12 +55,12 @@ def test_incremental_reads_agree_with_a_full_read(memory_root: str) -> None:
     assert [(latest[("numbers", "")].materialization_id,)] == newest
 
 
-def test_the_newest_materialization_wins_and_names_its_run(memory_root: str) -> None:
-    ws = Workspace(memory_root)
-    registry = Registry()
+def test_the_newest_materialization_wins_and_names_its_run(
+    ws: Workspace, registry: Registry
+) -> None:
     sql_asset("one", "select 1 as x", registry=registry)
-    first = ws.run(registry=registry)
-    second = ws.run(registry=registry, force=True)
+    first = ws.run()
+    second = ws.run(force=True)
     latest = ws.status.latest()[("one", "")]
     assert latest.run_id == second.run_id != first.run_id
     assert ws.status.assets()["one"].run_id == second.run_id

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
-from arco_nb.flow.assets import default_registry
-
 
 class TestingShell(InteractiveShell):
     """An ``InteractiveShell`` whose ``run_cell`` re-raises the cell's error."""
@@ -26,14 +24,6 @@ class TestingShell(InteractiveShell):
     def out(self, cell: str) -> Any:
         """Run ``cell`` and return its value."""
         return self.run_cell(cell).result
-
-
-@pytest.fixture(autouse=True)
-def _fresh_definitions() -> Iterator[None]:
-    """Asset definitions are process-wide; every test starts (and ends) without any."""
-    default_registry.clear()
-    yield
-    default_registry.clear()
 
 
 @pytest.fixture

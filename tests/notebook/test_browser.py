@@ -14,14 +14,11 @@ from tests.notebook.conftest import TestingShell
 
 
 @pytest.fixture
-def ws(root: str) -> Workspace:
-    ws = Workspace(root)
-    registry = Registry()
+def ws(root: str, registry: Registry) -> Workspace:
+    ws = Workspace(root, registry=registry)
     sql_asset("orders", "select * from range(3) t(id)", tags=["sales"], registry=registry)
     sql_asset("orders_clean", "select id from orders where id > 0", registry=registry)
-    ws.run(registry=registry)
-    for spec in registry:  # what a notebook session would have defined
-        arco_nb.flow.assets.default_registry.add(spec)
+    ws.run()
     ws.catalog.create_namespace("crm")
     ws.catalog.create_table(
         "crm.customers", pa.schema([("id", pa.int64())]), description="From the CRM"

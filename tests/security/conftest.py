@@ -115,8 +115,10 @@ class TwoTenants:
     _hashes: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def workspace(self, tenant: str, workspace: str = "default", **kwargs: Any) -> Workspace:
-        """A new ``Workspace`` object (no cached state) of ``tenant`` on this root."""
+        """A new ``Workspace`` object (no cached state) of ``tenant`` on this root, with the
+        tenant's asset definitions unless ``registry`` says otherwise."""
         kwargs.setdefault("sandbox", False)
+        kwargs.setdefault("registry", self.registries.get(tenant))
         return Workspace(
             self.root,
             tenant=tenant,
@@ -178,17 +180,17 @@ def _below(path: str, prefixes: Iterable[str]) -> bool:
     return any(path.startswith(prefix) for prefix in prefixes)
 
 
-def populate(ws: Workspace, tenant: str) -> Registry:
+def populate(ws: Workspace, tenant: str) -> None:
     """Fill ``ws``: catalog objects, a successful and a failed run, compacted and fresh events.
 
-    Returns the registry of the tenant's successful assets (:data:`ASSETS`).
+    Its registry ends with the tenant's successful assets (:data:`ASSETS`).
     """
     secret = SECRETS[tenant]
     ws.catalog.create_namespace("sales", description=f"sales of {secret}")
     ws.catalog.create_table(
         "sales.orders", schema=ORDERS, description=f"orders of {secret}", tags=["pii"]
     )
-    registry = Registry()
+    registry = ws.registry
     sql_asset(
         "orders",
         f"select i as id, '{secret}' as customer, i * 10.0 as amount from range(1, 4) t(i)",
@@ -208,18 +210,17 @@ def populate(ws: Workspace, tenant: str) -> Registry:
 
         return orders.select(pl.col("amount").sum().alias("total"))
 
-    assert ws.run(registry=registry).status == "succeeded"
-    failing = Registry(list(registry))
+    assert ws.run().status == "succeeded"
 
-    @asset(registry=failing)
+    @asset(registry=registry)
     def broken(orders: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(f"broken on purpose for {secret}")
 
-    assert ws.run("broken", registry=failing).status == "failed"
+    assert ws.run("broken").status == "failed"
+    registry.remove("broken")
     ws.compact()
     # Events after the compaction stay in the inbox: both parts of Tier 2 hold something.
-    assert ws.run("orders", force=True, registry=registry).status == "succeeded"
-    return registry
+    assert ws.run("orders", force=True).status == "succeeded"
 
 
 def _s3_client(s3: S3Endpoint) -> Any:
@@ -241,9 +242,14 @@ def new_bucket(s3: S3Endpoint) -> str:
     return bucket
 
 
-def _workspace(root: str, tenant: str, options: dict[str, Any]) -> Workspace:
+def _workspace(root: str, tenant: str, options: dict[str, Any], registry: Registry) -> Workspace:
     return Workspace(
-        root, tenant=tenant, workspace="default", storage_options=options, sandbox=False
+        root,
+        tenant=tenant,
+        workspace="default",
+        storage_options=options,
+        sandbox=False,
+        registry=registry,
     )
 
 
@@ -269,6 +275,7 @@ def build(backend: str, base: Path | None, s3: S3Endpoint | None) -> TwoTenants:
         fs = fsspec.filesystem("s3", use_listings_cache=False, **options)
         root, outside, fs_base = f"s3://{bucket}/lake", f"s3://{bucket}/outside", bucket
     fs.pipe(f"{fs._strip_protocol(outside)}/canary.txt", b"nobody's")
+    registries = {tenant: Registry() for tenant in TENANTS}
     tenants = TwoTenants(
         backend=backend,
         fs=fs,
@@ -278,13 +285,14 @@ def build(backend: str, base: Path | None, s3: S3Endpoint | None) -> TwoTenants:
         storage_options=options,
         # Every setting explicit, whatever ARCO_* says: this session fixture is set up before
         # the autouse fixture that clears ARCO_* variables runs.
-        acme=_workspace(root, "acme", options),
-        globex=_workspace(root, "globex", options),
+        acme=_workspace(root, "acme", options, registries["acme"]),
+        globex=_workspace(root, "globex", options, registries["globex"]),
+        registries=registries,
     )
     for tenant in TENANTS:
         # No grace: compacted inbox objects go at once (fewer objects to fingerprint on S3).
         filler = tenants.workspace(tenant, grace=dt.timedelta(0))
-        tenants.registries[tenant] = populate(filler, tenant)
+        populate(filler, tenant)
     return tenants
 
 

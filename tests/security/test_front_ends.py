@@ -154,17 +154,19 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 def _populate(root: str, options: dict[str, Any]) -> None:
     """globex: a namespace, a SQL and a Python asset, events compacted and not. acme: its own."""
-    globex = Workspace(root, tenant="globex", storage_options=options, sandbox=False)
-    globex.catalog.create_namespace("treasury", description="globex's own")
     registry = Registry()
+    globex = Workspace(
+        root, tenant="globex", storage_options=options, sandbox=False, registry=registry
+    )
+    globex.catalog.create_namespace("treasury", description="globex's own")
     sql_asset("ledger", f"select '{SECRET}' as secret, 4711 as amount", registry=registry)
     asset(registry=registry)(ledger_total)
-    assert globex.run(registry=registry).status == "succeeded"
+    assert globex.run().status == "succeeded"
     globex.compact()
-    assert globex.run(registry=registry, force=True).status == "succeeded"  # stays in the inbox
-    acme = Workspace(root, tenant="acme", storage_options=options, sandbox=False)
-    acme.catalog.create_namespace("sales")
+    assert globex.run(force=True).status == "succeeded"  # stays in the inbox
     registry = Registry()
+    acme = Workspace(root, tenant="acme", storage_options=options, sandbox=False, registry=registry)
+    acme.catalog.create_namespace("sales")
     sql_asset("orders", "select 1 as n", registry=registry)
     sql_asset(
         "regional",
@@ -172,7 +174,7 @@ def _populate(root: str, options: dict[str, Any]) -> None:
         partitions="static:eu,us",
         registry=registry,
     )
-    assert acme.run(registry=registry).status == "succeeded"
+    assert acme.run().status == "succeeded"
 
 
 def _targets(lake: Lake) -> dict[str, str]:

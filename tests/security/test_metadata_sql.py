@@ -349,7 +349,9 @@ def test_text_that_is_not_sql_is_a_query_error(two_tenants: TwoTenants) -> None:
 
 
 # -- the chained attack ---------------------------------------------------------------------------
-def test_acme_cannot_rewrite_the_code_globex_runs(two_tenants: TwoTenants) -> None:
+def test_acme_cannot_rewrite_the_code_globex_runs(
+    two_tenants: TwoTenants, registry: Registry
+) -> None:
     """acme rewrites the ``code`` column of globex's ``assets.parquet``; globex then restores
     its assets from its catalog (as ``arco run`` does) and runs them."""
     t = two_tenants
@@ -371,16 +373,15 @@ def test_acme_cannot_rewrite_the_code_globex_runs(two_tenants: TwoTenants) -> No
     ]
     with t.untouched():
         assert refused(t.acme, attacks) == {}
-    globex = t.workspace("globex")
+    globex = t.workspace("globex", registry=registry)
     assert globex.sql("select count(*) from arco.assets where code like '%acme%'").fetchall() == [
         (0,)
     ]
-    registry = Registry()
-    globex.restore(registry)
+    globex.restore()
     for name in ASSETS:
         assert registry.get(name).code == t.registries["globex"].get(name).code
     with t.changes_only_below(t.prefix("globex")):
-        result = globex.run(",".join(ASSETS), registry=registry)
+        result = globex.run(",".join(ASSETS))
     assert result.status == "succeeded"
     assert {task.status for task in result.state.tasks.values()} == {"up_to_date"}
     assert set(globex.read("orders").column("customer").to_pylist()) == {SECRETS["globex"]}

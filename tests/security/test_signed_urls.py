@@ -76,11 +76,11 @@ class Lake:
 def _build(kind: str, root: str, options: dict[str, Any], endpoint: S3Endpoint | None) -> Lake:
     workspaces = {}
     for n, tenant in enumerate(TENANTS, start=1):
-        ws = Workspace(root, tenant=tenant, storage_options=options)
-        ws.catalog.create_namespace("sales", description=f"{tenant}'s sales")
         registry = Registry()
+        ws = Workspace(root, tenant=tenant, storage_options=options, registry=registry)
+        ws.catalog.create_namespace("sales", description=f"{tenant}'s sales")
         sql_asset("orders", f"select {n} as tenant_no, '{tenant}' as owner", registry=registry)
-        assert ws.run(registry=registry).status == "succeeded"
+        assert ws.run().status == "succeeded"
         workspaces[tenant] = ws
     return Lake(kind, root, options, workspaces, endpoint)
 

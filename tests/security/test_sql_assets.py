@@ -86,10 +86,10 @@ def test_sandboxed_sql_assets_reach_only_their_upstream(
     two_tenants: TwoTenants, executor: str
 ) -> None:
     t = two_tenants
-    acme = t.workspace("acme", sandbox=True)
     registry, good, bad = attack_registry(t)
+    acme = t.workspace("acme", sandbox=True, registry=registry)
     with t.changes_only_below(t.prefix("acme")):
-        result = acme.run(",".join(good + bad), force=True, registry=registry, executor=executor)
+        result = acme.run(",".join(good + bad), force=True, executor=executor)
     tasks = {asset: task for (asset, _), task in result.state.tasks.items()}
     assert {name: tasks[name].status for name in good} == dict.fromkeys(good, "succeeded")
     failures = {
@@ -102,10 +102,8 @@ def test_sandboxed_sql_assets_reach_only_their_upstream(
         )
     }
     assert failures == {}
-    assert set(acme.read("acme_big", registry=registry).column("customer").to_pylist()) == {
-        SECRETS["acme"]
-    }
-    assert acme.read("acme_regions", registry=registry).column("region").to_pylist() == [
+    assert set(acme.read("acme_big").column("customer").to_pylist()) == {SECRETS["acme"]}
+    assert acme.read("acme_regions").column("region").to_pylist() == [
         "eu",
         "us",
     ]
@@ -134,18 +132,16 @@ def test_the_shared_sandboxed_engine_keeps_each_tenants_inputs_apart(
         registry.add(_forced(own, "peek_cursor", "select customer from globex_orders"))
         views = "select view_name from duckdb_views() where not internal"
         registry.add(_forced(own, "peek_views", views))
-        acme = t.workspace("acme", sandbox=True)
+        acme = t.workspace("acme", sandbox=True, registry=registry)
         with t.changes_only_below(t.prefix("acme")):
-            result = acme.run(
-                "acme_orders_again,peek_cursor,peek_views", force=True, registry=registry
-            )
+            result = acme.run("acme_orders_again,peek_cursor,peek_views", force=True)
     finally:
         globex_cursor.close()
     tasks = {asset: task for (asset, _), task in result.state.tasks.items()}
     assert tasks["acme_orders_again"].status == "succeeded"
-    customers = acme.read("acme_orders_again", registry=registry).column("customer")
+    customers = acme.read("acme_orders_again").column("customer")
     assert set(customers.to_pylist()) == {SECRETS["acme"]}
     assert tasks["peek_cursor"].status == "failed"
     assert "globex_orders does not exist" in tasks["peek_cursor"].error
     assert tasks["peek_views"].status == "succeeded"
-    assert "globex_orders" not in str(acme.read("peek_views", registry=registry).to_pylist())
+    assert "globex_orders" not in str(acme.read("peek_views").to_pylist())

@@ -155,7 +155,6 @@ def test_hostile_tenant_and_workspace_ids(
 
 def test_hostile_asset_names(two_tenants: TwoTenants, hostile: tuple[str, ...]) -> None:
     t = two_tenants
-    registry = t.registries["acme"]
 
     def python_asset(name: str) -> object:
         return asset(name=name, registry=Registry())(_own_name)
@@ -165,7 +164,7 @@ def test_hostile_asset_names(two_tenants: TwoTenants, hostile: tuple[str, ...]) 
             lambda n: sql_asset(n, "select 1", registry=Registry()),
             (AssetDefinitionError,),
         ),
-        "read": (lambda n: t.acme.read(n, registry=registry), (AssetNotFound,)),
+        "read": (t.acme.read, (AssetNotFound,)),
         "load_asset": (t.acme.catalog.load_asset, (InvalidName,)),
         "drop_asset": (t.acme.catalog.drop_asset, (AssetNotFound,)),
     }
@@ -182,13 +181,12 @@ def test_hostile_asset_names(two_tenants: TwoTenants, hostile: tuple[str, ...]) 
 def test_hostile_selections(two_tenants: TwoTenants, hostile: tuple[str, ...]) -> None:
     """Asset names where the API takes a selection (``""`` too: "every asset" is ``*``)."""
     t = two_tenants
-    registry = t.registries["acme"]
     calls: dict[str, Callable[[str], object]] = {
-        "lineage": lambda n: t.acme.lineage(n, registry=registry),
-        "explain": lambda n: t.acme.explain(n, registry=registry),
-        "plan": lambda n: t.acme.plan(n, registry=registry),
-        "run": lambda n: t.acme.run(n, registry=registry),
-        "partition_status": lambda n: t.acme.partition_status(n, registry=registry),
+        "lineage": t.acme.lineage,
+        "explain": t.acme.explain,
+        "plan": t.acme.plan,
+        "run": t.acme.run,
+        "partition_status": t.acme.partition_status,
     }
     with t.untouched():
         for name, call in calls.items():
@@ -227,22 +225,21 @@ def test_hostile_catalog_names(two_tenants: TwoTenants, hostile: tuple[str, ...]
 
 def test_hostile_partition_keys(two_tenants: TwoTenants, hostile: tuple[str, ...]) -> None:
     t = two_tenants
-    registry = t.registries["acme"]
     keys = tuple(h for h in hostile if h)  # "" is the one key of an unpartitioned asset
 
     def spec(key: str) -> object:
         return sql_asset("p", "select 1", partitions=f"static:eu,{key}", registry=Registry())
 
     calls: dict[str, tuple[Callable[[str], object], tuple[str, ...]]] = {
-        "run": (lambda k: t.acme.run("regional", partitions=k, registry=registry), hostile),
-        "plan": (lambda k: t.acme.plan("regional", partitions=k, registry=registry), hostile),
-        "explain": (lambda k: t.acme.explain("regional", partitions=k, registry=registry), hostile),
+        "run": (lambda k: t.acme.run("regional", partitions=k), hostile),
+        "plan": (lambda k: t.acme.plan("regional", partitions=k), hostile),
+        "explain": (lambda k: t.acme.explain("regional", partitions=k), hostile),
         "partition_status": (
-            lambda k: t.acme.partition_status("regional", partitions=k, registry=registry),
+            lambda k: t.acme.partition_status("regional", partitions=k),
             hostile,
         ),
-        "read partitioned": (lambda k: t.acme.read("regional", k, registry=registry), hostile),
-        "read unpartitioned": (lambda k: t.acme.read("orders", k, registry=registry), keys),
+        "read partitioned": (lambda k: t.acme.read("regional", k), hostile),
+        "read unpartitioned": (lambda k: t.acme.read("orders", k), keys),
         "StaticPartitions": (lambda k: StaticPartitions(["eu", k]), hostile),
         "DailyPartitions": (DailyPartitions, hostile),
         "MonthlyPartitions": (MonthlyPartitions, hostile),
@@ -289,19 +286,18 @@ def test_where_a_refused_string_is_accepted_it_means_something_harmless(
 ) -> None:
     """The places a hostile string is accepted, and why that reaches nothing of anyone else."""
     t = two_tenants
-    registry = t.registries["acme"]
     with t.untouched():
         own = t.acme.store.list("")
         assert own
         assert all(t.acme.store.exists(k) for k in own)  # relative keys, of acme's only
         assert t.acme.store.list("a/") == t.acme.store.list("a") == []
         # An unpartitioned asset's only partition key is "".
-        table = t.acme.read("orders", "", registry=registry)
+        table = t.acme.read("orders", "")
         assert set(table.column("customer").to_pylist()) == {SECRETS["acme"]}
         # An empty name in @asset is the function's name, as name=None is.
         defined = asset(name="", registry=Registry())(_own_name)
         assert defined.__arco_asset__.name == "_own_name"  # type: ignore[attr-defined]
-        assert {task.asset for task in t.acme.plan("*", registry=registry).tasks} == set(ASSETS)
+        assert {task.asset for task in t.acme.plan("*").tasks} == set(ASSETS)
 
 
 def _own_name() -> pa.Table:
@@ -342,7 +338,6 @@ def test_definitions_that_skip_the_name_check_write_nothing_outside_acme(
     two_tenants: TwoTenants, traversals: tuple[str, ...]
 ) -> None:
     t = two_tenants
-    forged = t.workspace("acme", workspace="forged")
     template = sql_asset("anything", "select 1 as x", registry=Registry())
     outcomes = {}
     # Left out: "a/\ud800", which ws.run cannot plan: UnicodeEncodeError from canonical_json
@@ -350,9 +345,13 @@ def test_definitions_that_skip_the_name_check_write_nothing_outside_acme(
     names = [n for n in traversals if n != "a/\ud800"]
     with t.changes_only_below(t.prefix("acme", "forged")):
         for name in names:
-            registry = Registry([dataclasses.replace(template, name=name)])
+            forged = t.workspace(
+                "acme",
+                workspace="forged",
+                registry=Registry([dataclasses.replace(template, name=name)]),
+            )
             try:
-                result = forged.run(registry=registry)
+                result = forged.run()
             except ArcoError as exc:
                 outcomes[name] = type(exc).__name__
                 continue
@@ -416,9 +415,8 @@ def test_forged_events_and_manifests_reach_no_other_tenant(
 ) -> None:
     t = two_tenants
     forged = t.workspace("acme", workspace="forged-events")
-    registry = Registry(list(t.registries["acme"]))
     with t.changes_only_below(t.prefix("acme", "forged-events")):
-        assert forged.run("orders", registry=registry).status == "succeeded"
+        assert forged.run("orders").status == "succeeded"
         theirs = t.key("globex", "data/orders/_/*.parquet").split("/")[-1].removesuffix(".parquet")
         ids = (
             *traversals,
@@ -438,11 +436,11 @@ def test_forged_events_and_manifests_reach_no_other_tenant(
                 continue
             forged.events.append(event)
             with pytest.raises(ArcoError) as info:
-                forged.read("orders", registry=registry)
+                forged.read("orders")
             assert SECRETS["globex"] not in str(info.value)
             assert "\n" not in str(info.value)
         # Downstream, a run reads the forged input: the task fails, nothing is read.
-        result = forged.run("totals", registry=registry, force=True)
+        result = forged.run("totals", force=True)
         (task,) = result.state.tasks.values()
         assert task.status == "failed"
         assert SECRETS["globex"] not in task.error
@@ -456,7 +454,7 @@ def test_forged_events_and_manifests_reach_no_other_tenant(
         reader = t.workspace("acme", workspace="forged-events")
         for read in (
             lambda: reader.sql("select * from arco.materializations").fetchall(),
-            lambda: reader.read("orders", registry=registry),
+            lambda: reader.read("orders"),
         ):
             with pytest.raises(TenantViolation) as info:
                 read()

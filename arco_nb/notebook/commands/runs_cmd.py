@@ -17,11 +17,9 @@ if TYPE_CHECKING:
 @argument("--limit", type=int, default=20, help="How many (newest first).")
 def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: ARG001
     """Recent runs with their status, tasks and failures."""
-    from arco_nb.flow.assets import default_registry
-
     args = parse_argstring(command, line)
     if args.name:
-        default_registry.get(args.name)  # AssetNotFound, with close matches
+        session.workspace.registry.get(args.name)  # AssetNotFound, with close matches
     runs = session.workspace.runs(asset=args.name or None, limit=max(int(args.limit), 0))
     rows = [
         [r.run_id, r.status, r.queued_at, r.materialized, r.up_to_date, ", ".join(r.failed)]
