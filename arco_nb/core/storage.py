@@ -235,42 +235,31 @@ class _Translate:
 
 
 def _translate(exc: Exception, url: str, key: str, action: str) -> StorageError:
-    if isinstance(exc, FileExistsError):
+    if isinstance(exc, FileExistsError) or (isinstance(exc, OSError) and exc.errno == errno.EEXIST):
         return AlreadyExists(key, url=url)
+    if isinstance(exc, FileNotFoundError) and action in {"open", "read"}:
+        return ObjectNotFound(key, url=url)
+    problem, hint = _explain(exc)
+    return StorageError(
+        f"Cannot {action} {key!r} under {url}: {problem}", key=key, url=url, hint=hint
+    )
+
+
+def _explain(exc: Exception) -> tuple[str, str | None]:
+    """What went wrong with a storage call, in words, and what to do about it."""
     if isinstance(exc, FileNotFoundError):
-        if action in {"open", "read"}:
-            return ObjectNotFound(key, url=url)
-        return StorageError(
-            f"Cannot {action} {key!r} under {url}: a parent path is missing",
-            key=key,
-            url=url,
-            hint="Check that the root exists",
-        )
+        return "a parent path is missing", "Check that the root exists"
     if isinstance(exc, IsADirectoryError | NotADirectoryError):
-        return StorageError(
-            f"Cannot {action} {key!r}: a file and a directory collide on that path ({exc})",
-            key=key,
-            url=url,
-            hint="Something other than Arco wrote there; move it aside",
+        return (
+            f"a file and a directory collide on that path ({exc})",
+            "Something other than Arco wrote there; move it aside",
         )
     if isinstance(exc, PermissionError):
-        return StorageError(
-            f"Permission denied to {action} {key!r} under {url}",
-            key=key,
-            url=url,
-            hint="Check the credentials or file permissions of this root",
-        )
+        return "permission denied", "Check the credentials or file permissions of this root"
     if isinstance(exc, OSError):
-        if exc.errno == errno.EEXIST:
-            return AlreadyExists(key, url=url)
-        return StorageError(f"Cannot {action} {key!r} under {url}: {exc}", key=key, url=url)
+        return str(exc), None
     # botocore credential and endpoint errors, for instance
-    return StorageError(
-        f"Cannot {action} {key!r} under {url}: {type(exc).__name__}: {exc}",
-        key=key,
-        url=url,
-        hint="Check the root URL, endpoint and credentials",
-    )
+    return f"{type(exc).__name__}: {exc}", "Check the root URL, endpoint and credentials"
 
 
 def _connect(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str, Backend]:

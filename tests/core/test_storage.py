@@ -11,8 +11,16 @@ from typing import Any
 
 import pytest
 
-from arco_nb import AlreadyExists, ConfigError, ObjectStore, StorageError, TenantViolation
+from arco_nb import (
+    AlreadyExists,
+    ConfigError,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+    TenantViolation,
+)
 from arco_nb.core.keys import TEMP_MARK
+from arco_nb.core.storage import _translate
 from tests.conftest import S3Endpoint
 from tests.core.store_suite import ObjectStoreSuite
 
@@ -264,3 +272,27 @@ def test_s3_large_streamed_write_is_published_whole(s3_root: str, s3_endpoint: S
         for _ in range(12):
             f.write(chunk)
     assert store.read("data/big.parquet") == chunk * 12
+
+
+@pytest.mark.parametrize(
+    ("error", "action", "expected", "message", "hint"),
+    [
+        (FileExistsError("x"), "write", AlreadyExists, "already exists", "re-read"),
+        (OSError(17, "File exists"), "write", AlreadyExists, "already exists", "re-read"),
+        (FileNotFoundError("x"), "read", ObjectNotFound, "No object", "Check the root"),
+        (FileNotFoundError("x"), "write", StorageError, "a parent path is missing", "root"),
+        (IsADirectoryError("d"), "read", StorageError, "a file and a directory collide", "aside"),
+        (NotADirectoryError("d"), "write", StorageError, "collide on that path", "aside"),
+        (PermissionError("no"), "list", StorageError, "permission denied", "credentials"),
+        (OSError(28, "No space left"), "write", StorageError, "No space left", None),
+        (RuntimeError("NoCredentialsError"), "read", StorageError, "RuntimeError", "endpoint"),
+    ],
+)
+def test_backend_errors_become_storage_errors_that_say_what_to_do(
+    error: Exception, action: str, expected: type, message: str, hint: str | None
+) -> None:
+    translated = _translate(error, "memory://lake", "k/1.parquet", action)
+    assert type(translated) is expected
+    assert message in str(translated)
+    assert translated.key == "k/1.parquet"
+    assert (translated.hint is None) if hint is None else (hint in (translated.hint or ""))
