@@ -9,15 +9,18 @@ Commit protocol (DESIGN §3, ``docs/adr/0004-catalog-commit-protocol.md``):
    ``catalog/snapshots/{commit_id}/``.
 3. Create ``catalog/_log/{N+1}.json`` put-if-absent, naming the operations and the snapshot.
    That object's creation *is* the commit: before it nothing is visible, after it everything is.
-4. If another writer created N+1 first, read the versions that won. If any touched an object
-   this commit touches, raise :class:`~arco_nb.core.errors.CommitConflict`; otherwise re-apply
-   on top of them and retry, with jittered exponential backoff, a bounded number of times.
+4. If another writer created N+1 first, read the versions that won. If they already made every
+   change of this commit (two writers defining the same thing), the commit is a no-op. If any
+   touched an object this commit touches, raise :class:`~arco_nb.core.errors.CommitConflict`;
+   otherwise re-apply on top of them and retry, with jittered exponential backoff, until the
+   retry budget (30 minutes by default, Iceberg's) is spent (ADR 0015).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
+import itertools
 import random
 import threading
 import time
@@ -69,9 +72,15 @@ class Catalog(CatalogView):
         The workspace's object store (``TenantScope.store()``).
     author
         Recorded in each commit (default: the operating-system user).
-    max_retries, min_wait, max_wait
-        Bounded retry of a commit that lost a race without conflicting (Iceberg's defaults:
-        4 retries, 100 ms first wait, doubling, with jitter).
+    retry_budget
+        Seconds a commit that keeps losing races to non-conflicting commits may go on retrying
+        (default 1,800: Iceberg's total commit timeout). A lost race means another commit
+        landed, so the catalog always makes progress; only a real conflict, or a budget
+        spent, raises :class:`~arco_nb.core.errors.CommitConflict`.
+    max_retries
+        Also give up after this many retries (default: no limit but the budget).
+    min_wait, max_wait
+        The backoff between retries: 100 ms first, doubling up to 2 s, with jitter.
     """
 
     def __init__(
@@ -79,13 +88,15 @@ class Catalog(CatalogView):
         store: ObjectStore,
         *,
         author: str | None = None,
-        max_retries: int = 4,
+        retry_budget: float = 1800.0,
+        max_retries: int | None = None,
         min_wait: float = 0.1,
-        max_wait: float = 5.0,
+        max_wait: float = 2.0,
     ) -> None:
         super().__init__(CatalogState())
         self.store = store
         self.author = author or _default_author()
+        self.retry_budget = retry_budget
         self.max_retries = max_retries
         self.min_wait = min_wait
         self.max_wait = max_wait
@@ -171,8 +182,15 @@ class Catalog(CatalogView):
         Raises
         ------
         CommitConflict
-            If a concurrent commit changed an object these operations touch, or the retries ran
-            out. Nothing of this commit is visible then.
+            If a concurrent commit changed an object these operations touch (and did not make
+            the same change), or the retry budget ran out. Nothing of this commit is visible
+            then.
+
+        Returns
+        -------
+        CommitInfo
+            The record of the new version; or, when a concurrent commit already made every
+            change of this one, the record of the newest version (nothing new is written).
         CatalogError
             If an operation is invalid for the current catalog (unknown table, ...).
         """
@@ -184,11 +202,10 @@ class Catalog(CatalogView):
                 raise CatalogError(
                     f"Cannot commit {op!r}", hint="Commit Operation objects (CreateTable, ...)"
                 )
-        writes = {t for op in ops for t in op.targets()}
-        reads = writes.union(*(op.reads() for op in ops))
         with self._lock:
             base = self._refresh()
-            for attempt in range(self.max_retries + 1):
+            deadline = time.monotonic() + self.retry_budget
+            for attempt in itertools.count():
                 now = dt.datetime.now(dt.UTC)
                 state = apply_all(base, ops, now).evolve(version=base.version + 1)
                 commit_id = new_id()
@@ -212,7 +229,10 @@ class Catalog(CatalogView):
                 except AlreadyExists:
                     for key in written:  # ours, never referenced: tidy up
                         self.store.delete(key)
-                    base = self._after_lost_race(base, writes, reads, attempt)
+                    base, ops = self._after_lost_race(base, ops)
+                    if not ops:  # the winners made every change of ours: nothing left to do
+                        return self._log.record(base.version)
+                    self._give_up_or_wait(ops, attempt, deadline)
                     continue
                 self._log.write_hint(record.version)
                 # Only files a committed record names may be referenced again.
@@ -224,9 +244,14 @@ class Catalog(CatalogView):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _after_lost_race(
-        self, base: CatalogState, writes: set[str], reads: set[str], attempt: int
-    ) -> CatalogState:
+        self, base: CatalogState, ops: tuple[Operation, ...]
+    ) -> tuple[CatalogState, tuple[Operation, ...]]:
+        """The newest state, and the operations still to apply on it: those whose change it
+        does not hold yet. Raises ``CommitConflict`` if one of them conflicts with a winner."""
         newer = self._refresh()
+        ops = tuple(op for op in ops if not op.satisfied_by(newer))
+        writes = {t for op in ops for t in op.targets()}
+        reads = writes.union(*(op.reads() for op in ops))
         for version in range(base.version + 1, newer.version + 1):
             record = self._log.record(version)
             for op in record.operations:
@@ -237,14 +262,15 @@ class Catalog(CatalogView):
                     raise CommitConflict(
                         name, version=version, detail=f"{op.op} by {record.author}"
                     )
-        if attempt >= self.max_retries:
-            name = sorted(writes)[0].split(":", 1)[1]
-            raise CommitConflict(
-                name, detail=f"gave up after {self.max_retries} retries under contention"
-            )
-        wait = min(self.max_wait, self.min_wait * 2**attempt)
-        time.sleep(random.uniform(wait / 2, wait))
-        return newer
+        return newer, ops
+
+    def _give_up_or_wait(self, ops: tuple[Operation, ...], attempt: int, deadline: float) -> None:
+        wait = random.uniform(*_backoff(self.min_wait, self.max_wait, attempt))
+        spent = self.max_retries is not None and attempt >= self.max_retries
+        if spent or time.monotonic() + wait > deadline:
+            name = sorted(t for op in ops for t in op.targets())[0].split(":", 1)[1]
+            raise CommitConflict(name, lost_races=attempt + 1)
+        time.sleep(wait)
 
     # -- pyiceberg-style verbs ------------------------------------------------------------------
     def create_namespace(self, name: str, *, description: str = "") -> CommitInfo:
@@ -341,6 +367,12 @@ def _columns(schema: Any) -> tuple[Column, ...]:
             f"Cannot read a schema from {type(schema).__name__}",
             hint="Pass a pyarrow.Schema or a list of arco Column objects",
         ) from exc
+
+
+def _backoff(first: float, cap: float, attempt: int) -> tuple[float, float]:
+    """The range to draw the wait before retry ``attempt`` from: doubling, capped, jittered."""
+    wait = min(cap, first * 2 ** min(attempt, 32))
+    return wait / 2, wait
 
 
 def _default_author() -> str:

@@ -74,6 +74,11 @@ class Operation:
         """Objects this operation depends on without changing them."""
         return ()
 
+    def satisfied_by(self, state: CatalogState) -> bool:
+        """Tell whether ``state`` already holds what this operation would make (another writer
+        committed the same change), so that committing it again would change nothing."""
+        raise NotImplementedError
+
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         """Change ``state`` in place, or raise a :class:`CatalogError` leaving it unchanged."""
         raise NotImplementedError
@@ -92,6 +97,9 @@ class CreateNamespace(Operation):
 
     def targets(self) -> tuple[str, ...]:
         return (f"namespace:{self.name}",)
+
+    def satisfied_by(self, state: CatalogState) -> bool:
+        return state.namespaces.get(self.name) == Namespace(self.name, self.description)
 
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         check_name(self.name, kind="namespace")
@@ -116,6 +124,9 @@ class DropNamespace(Operation):
 
     def targets(self) -> tuple[str, ...]:
         return (f"namespace:{self.name}",)
+
+    def satisfied_by(self, state: CatalogState) -> bool:
+        return self.name not in state.namespaces
 
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         if self.name not in state.namespaces:
@@ -144,6 +155,10 @@ class CreateTable(Operation):
     def reads(self) -> tuple[str, ...]:
         # A concurrent drop of the namespace must conflict; creating a sibling must not.
         return (f"namespace:{self.table.namespace}",)
+
+    def satisfied_by(self, state: CatalogState) -> bool:
+        current = state.tables.get(self.table.full_name)
+        return current is not None and _timeless(current) == _timeless(self.table)
 
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         split_table_name(self.table.full_name)
@@ -179,6 +194,14 @@ class AlterTable(Operation):
 
     def targets(self) -> tuple[str, ...]:
         return (f"table:{self.name}",)
+
+    def satisfied_by(self, state: CatalogState) -> bool:
+        current = state.tables.get(self.name)
+        if current is None:
+            return False
+        wanted = {a: getattr(self, a) for a in ("columns", "description", "location", "owner")}
+        wanted["tags"] = None if self.tags is None else sorted_tags(self.tags)
+        return all(v is None or getattr(current, a) == v for a, v in wanted.items())
 
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         current = state.tables.get(self.name)
@@ -219,6 +242,9 @@ class DropTable(Operation):
     def targets(self) -> tuple[str, ...]:
         return (f"table:{self.name}",)
 
+    def satisfied_by(self, state: CatalogState) -> bool:
+        return self.name not in state.tables
+
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         if self.name not in state.tables:
             raise TableNotFound(self.name, suggestions=_close(self.name, state.tables))
@@ -238,6 +264,9 @@ class DefineAsset(Operation):
     def targets(self) -> tuple[str, ...]:
         return (f"asset:{self.asset.name}",)
 
+    def satisfied_by(self, state: CatalogState) -> bool:
+        return state.assets.get(self.asset.name) == self.asset
+
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         _check_asset(self.asset)
         state.assets[self.asset.name] = self.asset
@@ -255,6 +284,9 @@ class DropAsset(Operation):
 
     def targets(self) -> tuple[str, ...]:
         return (f"asset:{self.name}",)
+
+    def satisfied_by(self, state: CatalogState) -> bool:
+        return self.name not in state.assets
 
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         if self.name not in state.assets:
@@ -310,6 +342,14 @@ def operation_from_json(data: Mapping[str, Any], *, source: str = "operation") -
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CorruptObject(source, reason=f"malformed operation ({exc!r})") from exc
     raise CorruptObject(source, reason=f"unknown operation {data.get('op')!r}")
+
+
+def _timeless(table: Table) -> dict[str, Any]:
+    """What a table holds, without when it was created or changed."""
+    found = table.to_json()
+    del found["created_at"], found["updated_at"]
+    found["tags"] = list(sorted_tags(table.tags))
+    return found
 
 
 def _fields(table: Table) -> dict[str, Any]:

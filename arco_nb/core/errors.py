@@ -190,11 +190,29 @@ class CommitConflict(CatalogError):
         The catalog object both commits touched (``"sales.orders"``, ``"asset:orders"``).
     version
         The catalog version that won.
+    lost_races
+        Set when there was no conflict, only contention that outlasted the retry budget: how
+        many races the commit lost.
     """
 
-    def __init__(self, object_name: str, *, version: int | None = None, detail: str = "") -> None:
+    def __init__(
+        self,
+        object_name: str,
+        *,
+        version: int | None = None,
+        detail: str = "",
+        lost_races: int | None = None,
+    ) -> None:
         self.object_name = object_name
         self.version = version
+        self.lost_races = lost_races
+        if lost_races is not None:  # no conflict: contention outlasted the retry budget
+            super().__init__(
+                f"Commit of {object_name!r} gave up after losing {lost_races} races to commits "
+                "of other objects: its retry budget is spent",
+                hint="Nothing was applied; retry it, or give the catalog a larger retry_budget",
+            )
+            return
         at = f" at version {version}" if version is not None else ""
         extra = f" ({detail})" if detail else ""
         super().__init__(

@@ -22,7 +22,15 @@ from arco_nb import (
 )
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.model import AssetDef, Column
-from arco_nb.catalog.operations import CreateNamespace, CreateTable, DropTable
+from arco_nb.catalog.operations import (
+    AlterTable,
+    CreateNamespace,
+    CreateTable,
+    DefineAsset,
+    DropAsset,
+    DropNamespace,
+    DropTable,
+)
 from tests.catalog.conftest import ORDERS
 
 
@@ -254,17 +262,70 @@ def test_disjoint_concurrent_commits_both_land(store: ObjectStore) -> None:
     assert setup.list_tables() == ["sales.t0", "sales.t1", "sales.t2"]
 
 
-def test_retries_are_bounded(store: ObjectStore) -> None:
+def test_a_spent_retry_budget_is_a_commit_conflict_that_says_so(store: ObjectStore) -> None:
     setup = Catalog(store)
     setup.create_namespace("sales")
-    stubborn = Catalog(store, max_retries=0)
-    results = _race([stubborn, Catalog(store)], lambda i: [CreateTable(_table(f"sales.t{i}", []))])
-    failures = [r for r in results if isinstance(r, Exception)]
-    assert len(failures) <= 1
-    if failures:
-        assert isinstance(failures[0], CommitConflict)
-        assert "gave up after 0 retries" in str(failures[0])
-    assert setup.version == 1 + len(results) - len(failures)
+    for stubborn in (Catalog(store, retry_budget=0.0), Catalog(store, max_retries=0)):
+        results = _race(
+            [stubborn, Catalog(store)],
+            lambda i: [CreateTable(_table(f"sales.t{setup.version}_{i}", []))],
+        )
+        failures = [r for r in results if isinstance(r, Exception)]
+        assert len(failures) <= 1
+        if failures:
+            assert isinstance(failures[0], CommitConflict)
+            assert failures[0].lost_races == 1
+            assert "gave up after losing 1 races" in str(failures[0])
+            assert "retry budget is spent" in str(failures[0])
+
+
+def test_the_same_change_by_two_writers_is_one_version_not_a_conflict(
+    store: ObjectStore,
+) -> None:
+    setup = Catalog(store)
+    setup.create_namespace("sales")
+    same = AssetDef("orders", "sql", code="select 1", code_version="abc")
+    table = _table("sales.orders", [Column("a", "int64")])
+    for ops in (
+        [DefineAsset(same)],
+        [CreateNamespace("crm", "customers")],
+        [CreateTable(table)],
+        [AlterTable("sales.orders", description="Orders", tags=("b", "a"))],
+        [DropAsset("orders")],
+        [DropTable("sales.orders")],
+        [DropNamespace("crm")],
+    ):
+        before = setup.version
+        results = _race([Catalog(store) for _ in range(2)], lambda _, ops=ops: ops)
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert setup.version == before + 1, ops  # the loser wrote nothing
+        assert {r.version for r in results} == {before + 1}
+
+
+def test_a_loser_commits_only_what_the_winner_did_not(store: ObjectStore) -> None:
+    setup = Catalog(store)
+    a = AssetDef("a", "sql", code="select 1")
+    b = AssetDef("b", "sql", code="select 2")
+    results = _race(
+        [Catalog(store) for _ in range(2)],
+        lambda i: [DefineAsset(a)] if i == 0 else [DefineAsset(a), DefineAsset(b)],
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert setup.list_assets() == ["a", "b"]
+    if results[1].version == 2:  # the one-asset writer won: the other commits only b
+        assert [op.asset.name for op in results[1].operations] == ["b"]
+    else:  # the two-asset writer won: the other had nothing left to do
+        assert results[0].version == results[1].version == setup.version == 1
+
+
+def test_a_different_change_to_the_same_object_still_conflicts(store: ObjectStore) -> None:
+    setup = Catalog(store)
+    results = _race(
+        [Catalog(store) for _ in range(2)],
+        lambda i: [DefineAsset(AssetDef("a", "sql", code=f"select {i}"))],
+    )
+    assert len([r for r in results if isinstance(r, CommitConflict)]) == 1, results
+    assert setup.version == 1
 
 
 def _table(identifier: str, columns: list[Column]) -> Any:

@@ -307,3 +307,18 @@ def test_an_asset_that_only_ever_failed_is_known(arco: Arco, failing: Path) -> N
     runs = json.loads(arco("runs", "--asset", "broken", "--json").output)
     assert [r["status"] for r in runs] == ["failed"]
     assert "broken" in [a["asset"] for a in json.loads(arco("assets", "--json").output)]
+
+
+def test_two_identical_runs_at_once_both_succeed(tmp_path: Path, pipeline: Path) -> None:
+    """Two ``arco run pipeline.py`` at once define the same assets: the one that commits
+    second finds its definitions already there, which is not a conflict."""
+    import concurrent.futures
+
+    root = str(tmp_path / "lake")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: run_arco("--root", root, "run", str(pipeline)), "ab"))
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    assert not any("CommitConflict" in r.stderr or "conflict" in r.stderr for r in results)
+    ws = Workspace(root)
+    assert [r.status for r in ws.runs()] == ["succeeded", "succeeded"]
+    assert sorted(ws.catalog.state.assets) == ["numbers", "regional", "total"]
