@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.model import Column
-from arco_nb.core.errors import CatalogError
+from arco_nb.core.errors import CommitConflict
 from arco_nb.core.ids import new_id
 from arco_nb.flow.executors import DEFAULT_EXECUTOR, Executor, ExecutorName, make_executor
 from arco_nb.flow.materialize import Output, TableCache, materialize
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from arco_nb.catalog.catalog import Catalog
     from arco_nb.catalog.eventlog import EventLog
     from arco_nb.catalog.events import Event, RunStatus
+    from arco_nb.catalog.model import CatalogState
+    from arco_nb.catalog.operations import Operation
     from arco_nb.core.storage import ObjectStore
     from arco_nb.flow.assets import AssetSpec
     from arco_nb.flow.graph import AssetGraph
@@ -333,17 +335,28 @@ def _record(
 
 
 def _register(catalog: Catalog, outputs: list[tuple[AssetSpec, Output]]) -> None:
-    """Define the assets and register their tables, in one commit of only what changed."""
-    from arco_nb.catalog.model import Table
-    from arco_nb.catalog.operations import (
-        AlterTable,
-        CreateNamespace,
-        CreateTable,
-        DefineAsset,
-        Operation,
-    )
+    """Define the assets and register their tables, in one commit of only what changed.
 
-    state = catalog.state
+    Another writer may change the same assets meanwhile (a colleague's cell, another run). A
+    conflict is not dropped: what this run materialized is worked out again against the newer
+    catalog and committed on top of it, so the catalog's history holds every definition a
+    materialization was made with, and the latest run's definition is the current one.
+    """
+    deadline = time.monotonic() + catalog.retry_budget
+    while ops := _registration(catalog.state, outputs):
+        try:
+            catalog.commit(ops, author="arco-run")
+            return
+        except CommitConflict:
+            if time.monotonic() > deadline:
+                raise
+
+
+def _registration(state: CatalogState, outputs: list[tuple[AssetSpec, Output]]) -> list[Operation]:
+    """The catalog operations that make ``state`` hold these outputs' definitions and tables."""
+    from arco_nb.catalog.model import Table
+    from arco_nb.catalog.operations import AlterTable, CreateNamespace, CreateTable, DefineAsset
+
     ops: list[Operation] = []
     if outputs and ASSET_NAMESPACE not in state.namespaces:
         ops.append(CreateNamespace(ASSET_NAMESPACE, "Tables materialized by assets"))
@@ -366,7 +379,4 @@ def _register(catalog: Catalog, outputs: list[tuple[AssetSpec, Output]]) -> None
             ops.append(CreateTable(table))
         elif current.columns != columns:
             ops.append(AlterTable(full, columns=columns))
-    if ops:
-        # Another writer may have registered the same asset meanwhile; data and facts stand.
-        with contextlib.suppress(CatalogError):
-            catalog.commit(ops, author="arco-run")
+    return ops
