@@ -4,7 +4,10 @@
 Snapshot files of commits that lost a race or crashed, and data files whose materialization was
 never recorded (a process killed between writing Parquet and appending its facts), are the only
 garbage Arco leaves. A file is collected only when nothing names it *and* the id in its path is
-older than the grace period, so a commit or a run still in flight is never touched. Files are
+older than the grace period, so a commit or a run still in flight is never touched: a data
+file's id is taken as the file is written (not when its task starts), so the grace period only
+has to outlast the moment between writing a file and recording its materialization, which the
+run's recorder does within its linger (100 ms), however long the task computed. Files are
 judged one by one, not by directory: since ADR 0011 a record may name files of an earlier
 commit's directory.
 """

@@ -92,10 +92,13 @@ def materialize(
     tables = {
         asset: read_data(store, asset, parts, cache=cache) for asset, parts in by_asset.items()
     }
-    mid = new_id()
-    path = data_key(spec.name, partition, mid)
     table = _compute(spec, tables, partition, sandbox=sandbox)
     data = _encode(table)
+    # The id (and so the file's age, which gc goes by) is taken as the file is written, not
+    # before computing: a task that computes for longer than gc's grace period must not write
+    # a file that is already "old" before its materialization is recorded.
+    mid = new_id()
+    path = data_key(spec.name, partition, mid)
     store.put_if_absent(path, data)
     # Describe (and hand on) what the file holds, which is what any later reader gets: Parquet
     # has no timestamp[s] or date64, for instance, so it is not always the table returned.
