@@ -376,7 +376,8 @@ class Workspace:
         return list_tasks(self.sql, run_id=run_id, asset=asset, limit=limit)
 
     def gc(self, *, grace: dt.timedelta | None = None, dry_run: bool = False) -> GcResult:
-        """Delete snapshot and data files no record names, older than ``grace`` (1 hour)."""
+        """Delete snapshot and data files no record names, and temporary files of writes that
+        never finished, older than ``grace`` (1 hour)."""
         from arco_nb.catalog.gc import collect_unreferenced
 
         return collect_unreferenced(self.catalog, self.events, grace=grace, dry_run=dry_run)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from arco_nb.core.ids import id_timestamp, is_id
@@ -100,8 +100,9 @@ def collect_unreferenced(
     grace: dt.timedelta | None = None,
     dry_run: bool = False,
 ) -> GcResult:
-    """Delete snapshot files no catalog version names and data files no materialization
-    names, once older than ``grace`` (default :data:`DEFAULT_GRACE`)."""
+    """Delete snapshot files no catalog version names, data files no materialization names,
+    and temporary files of writes that never finished, once older than ``grace`` (default
+    :data:`DEFAULT_GRACE`)."""
     from arco_nb.catalog.catalog import SNAPSHOT_PREFIX
 
     def named() -> tuple[set[str], set[str]]:
@@ -109,10 +110,13 @@ def collect_unreferenced(
         data = set(events.read_columns("materializations", ["path"]).column("path").to_pylist())
         return snapshots, data
 
-    return collect(
+    grace = DEFAULT_GRACE if grace is None else grace
+    found = collect(
         catalog.store,
         {"snapshots": SNAPSHOT_PREFIX, "data": "data"},
         named,
-        grace=DEFAULT_GRACE if grace is None else grace,
+        grace=grace,
         dry_run=dry_run,
     )
+    temps = catalog.store.remove_leftover_temps(grace, dry_run=dry_run)
+    return replace(found, deleted={**found.deleted, "temp": temps})

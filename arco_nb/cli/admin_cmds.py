@@ -65,7 +65,8 @@ def compact(settings: Settings, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 def gc(settings: Settings, grace: float, dry_run: bool, as_json: bool) -> None:
-    """Delete snapshot and data files that no record names (lost races, crashed runs)."""
+    """Delete snapshot and data files that no record names, and temporary files of writes
+    that never finished (lost races, killed runs)."""
     if math.isnan(grace):  # NaN slips through FloatRange
         raise click.BadParameter("not a number", param_hint="--grace")
     result = settings.open(restore=False).gc(grace=dt.timedelta(minutes=grace), dry_run=dry_run)

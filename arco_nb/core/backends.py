@@ -168,6 +168,11 @@ class Backend:
     def open_read(self, path: str) -> IO[bytes]:
         return self.fs.open(path, "rb")  # type: ignore[no-any-return]
 
+    def leftover_temps(self, path: str, *, before: float) -> tuple[str, ...]:  # noqa: ARG002
+        """Temporary files under ``path`` that writers left behind (killed mid-write) and
+        last changed before ``before`` (seconds since the epoch). Only local disk has any."""
+        return ()
+
     def open_write(self, path: str, *, exclusive: bool) -> AtomicWriter:
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by publish or discard
 
@@ -199,6 +204,17 @@ class LocalBackend(Backend):
 
     name = "file"
     protocols = ("file", "local")
+
+    def leftover_temps(self, path: str, *, before: float) -> tuple[str, ...]:
+        found = []
+        for directory, _, names in os.walk(path):
+            for name in names:
+                if name.startswith(TEMP_MARK):
+                    temp = os.path.join(directory, name)
+                    with contextlib.suppress(FileNotFoundError):  # its writer just finished
+                        if os.stat(temp).st_mtime < before:
+                            found.append(temp)
+        return tuple(sorted(found))
 
     def _temp_for(self, path: str) -> str:
         parent = os.path.dirname(path)

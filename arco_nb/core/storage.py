@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import time
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -36,6 +37,8 @@ from arco_nb.core.errors import (
 from arco_nb.core.keys import TEMP_MARK, check_key
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from fsspec import AbstractFileSystem
 
 __all__ = ["ObjectStore"]
@@ -181,6 +184,18 @@ class ObjectStore:
         path = self.path(key)
         with self._errors(key, "delete"):
             self._backend.delete(path)
+
+    def remove_leftover_temps(self, older_than: dt.timedelta, *, dry_run: bool = False) -> int:
+        """Delete the temporary files of writes that never finished (a writer killed mid-write)
+        and are older than ``older_than``; return how many (``dry_run``: would go)."""
+        before = time.time() - older_than.total_seconds()
+        with self._errors(".", "list"):
+            temps = self._backend.leftover_temps(self._root, before=before)
+        if not dry_run:
+            for temp in temps:
+                with self._errors(temp.rsplit("/", 1)[-1], "delete"):
+                    self._backend.delete(temp)
+        return len(temps)
 
     def open(self, key: str, mode: Literal["rb", "wb", "xb"] = "rb") -> IO[bytes]:
         """Open ``key`` for streaming.

@@ -141,7 +141,7 @@ def test_init_compact_gc(arco: Arco, pipeline: Path, root: str) -> None:
     ws.store.write(f"data/total/_/{old}.parquet", b"orphan")
     ws.store.write(f"data/total/_/{new_id()}.parquet", b"too young")
     dry = json.loads(arco("gc", "--dry-run", "--json").output)
-    assert dry["deleted"] == {"snapshots": 1, "data": 1}
+    assert dry["deleted"] == {"snapshots": 1, "data": 1, "temp": 0}
     assert dry["kept_young"] == 1
     assert ws.store.exists(f"data/total/_/{old}.parquet"), "a dry run deletes nothing"
     assert "Deleted 1 snapshot files, 1 data files" in arco("gc").output

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pyarrow as pa
 
 from arco_nb import Workspace
 from arco_nb.core.ids import _RANDOM_BITS, _encode, new_id
+from arco_nb.core.keys import TEMP_MARK
 from arco_nb.flow.assets import Registry, asset, sql_asset
 from arco_nb.flow.materialize import data_key
 
@@ -70,3 +72,26 @@ def test_gc_deletes_old_unnamed_data_files_only(ws: Workspace, registry: Registr
     assert not ws.store.exists(old_orphan)
     assert ws.store.exists(young_orphan)
     assert ws.read("kept").to_pylist() == [{"x": 1}]
+
+
+def test_gc_removes_temp_files_that_killed_writers_left(tmp_path: Path, registry: Registry) -> None:
+    sql_asset("kept", "select 1 as x", registry=registry)
+    ws = Workspace(str(tmp_path / "lake"), registry=registry)
+    assert ws.run().status == "succeeded"
+    directory = Path(ws.store.path("data/kept/_"))
+    # What a writer killed between writing its temporary file and publishing it leaves.
+    old, young = directory / f"{TEMP_MARK}dead", directory / f"{TEMP_MARK}busy"
+    for temp in (old, young):
+        temp.write_bytes(b"half a parquet file")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert ws.gc(dry_run=True).deleted["temp"] == 1
+    assert old.exists()
+    assert ws.gc().deleted["temp"] == 1
+    assert not old.exists()
+    assert young.exists()  # perhaps a writer still at work
+    assert ws.read("kept").to_pylist() == [{"x": 1}]
+
+
+def test_gc_on_a_store_without_temp_files(ws: Workspace) -> None:
+    assert ws.gc().deleted == {"snapshots": 0, "data": 0, "temp": 0}
