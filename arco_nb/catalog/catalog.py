@@ -47,6 +47,7 @@ from arco_nb.catalog.operations import (
     DropTable,
     Operation,
     apply_all,
+    dependents,
 )
 from arco_nb.catalog.snapshot import read_snapshot, write_snapshot
 from arco_nb.catalog.view import CatalogView
@@ -340,9 +341,14 @@ class Catalog(CatalogView):
         """Create or replace an asset definition."""
         return self.commit([DefineAsset(asset)])
 
-    def drop_asset(self, name: str) -> CommitInfo:
-        """Remove an asset definition."""
-        return self.commit([DropAsset(name)])
+    def drop_asset(self, name: str, *, cascade: bool = False) -> CommitInfo:
+        """Remove an asset definition (its data and facts stay).
+
+        An asset other assets read cannot be dropped alone (:class:`CatalogError` names them):
+        with ``cascade``, they are dropped too, in the same commit.
+        """
+        found = dependents(self.state.assets, name, transitive=True) if cascade else []
+        return self.commit([*(DropAsset(a) for a in found), DropAsset(name)])
 
     def __repr__(self) -> str:
         return f"Catalog({self.store.url!r}, version={self._state.version})"

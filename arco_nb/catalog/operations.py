@@ -45,6 +45,7 @@ __all__ = [
     "DropTable",
     "Operation",
     "apply_all",
+    "dependents",
     "operation_from_json",
 ]
 
@@ -291,10 +292,40 @@ class DropAsset(Operation):
     def _apply(self, state: Draft, now: dt.datetime) -> None:
         if self.name not in state.assets:
             raise AssetNotFound(self.name, suggestions=_close(self.name, state.assets))
+        if users := dependents(state.assets, self.name, transitive=False):
+            raise CatalogError(
+                f"Asset {self.name!r} is an input of {', '.join(users)}",
+                hint="Drop or redefine those first, or drop them all with "
+                f"drop_asset({self.name!r}, cascade=True)",
+            )
         del state.assets[self.name]
 
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "name": self.name}
+
+
+def dependents(assets: Mapping[str, AssetDef], name: str, *, transitive: bool) -> list[str]:
+    """The assets that read ``name`` (``transitive``: and those that read them, and so on, in
+    an order that drops each before anything it reads). SQL names match whatever their case."""
+
+    def readers(of: str) -> list[str]:
+        return sorted(a for a, r in assets.items() if of.lower() in {d.lower() for d in r.deps})
+
+    found = [a for a in readers(name) if a != name]
+    if not transitive:
+        return found
+    wanted, closure = list(found), set(found)
+    while wanted:
+        for reader in readers(wanted.pop()):
+            if reader not in closure and reader != name:
+                closure.add(reader)
+                wanted.append(reader)
+    ordered: list[str] = []
+    while closure:  # those no remaining asset reads go first
+        free = sorted(a for a in closure if not set(readers(a)) & closure)
+        ordered += free or sorted(closure)  # a cycle (never committed) cannot stall this
+        closure -= set(free or closure)
+    return ordered
 
 
 def apply_all(

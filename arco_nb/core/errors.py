@@ -271,13 +271,19 @@ class AssetNotFound(ArcoError, KeyError):
         The name that was asked for.
     suggestions
         Defined names close to it, best first.
+    needed_by
+        The asset that depends on it, when that is how it was asked for.
     """
 
-    def __init__(self, asset: str, *, suggestions: Sequence[str] = ()) -> None:
+    def __init__(
+        self, asset: str, *, suggestions: Sequence[str] = (), needed_by: str | None = None
+    ) -> None:
         self.asset = asset
         self.suggestions = tuple(suggestions)
+        self.needed_by = needed_by
         hint = _did_you_mean(suggestions) or "Define it with @arco.asset or a %%asset cell"
-        super().__init__(f"Unknown asset {asset!r}", hint=hint)
+        where = f" (a dependency of {needed_by!r})" if needed_by else ""
+        super().__init__(f"Unknown asset {asset!r}{where}", hint=hint)
 
 
 class CycleError(ArcoError, ValueError):

@@ -44,7 +44,7 @@ class AssetGraph:
                 target = dep if dep in by_name else lower.get(dep.lower())
                 if target is None:
                     close = difflib.get_close_matches(dep, list(by_name), n=3)
-                    raise AssetNotFound(dep, suggestions=close)
+                    raise AssetNotFound(dep, suggestions=close, needed_by=name)
                 deps.append(target)
             tidy = tuple(sorted(set(deps)))
             if tidy == spec.deps:

@@ -391,3 +391,26 @@ def test_unchanged_snapshot_files_are_referenced_again(catalog: Catalog) -> None
         "amount",
         "placed_at",
     ]
+
+
+def test_an_asset_others_read_is_not_dropped_alone(catalog: Catalog) -> None:
+    catalog.commit(
+        [
+            DefineAsset(AssetDef("raw", "sql", code="select 1 as x")),
+            DefineAsset(AssetDef("clean", "sql", code="select * from RAW", deps=("RAW",))),
+            DefineAsset(AssetDef("side", "sql", code="select * from clean", deps=("clean",))),
+            DefineAsset(AssetDef("both", "python", deps=("clean", "raw", "side"))),
+            DefineAsset(AssetDef("other", "sql", code="select 2 as y")),
+        ]
+    )
+    version = catalog.version
+    with pytest.raises(CatalogError, match=r"'raw' is an input of both, clean") as info:
+        catalog.drop_asset("raw")
+    assert "cascade=True" in (info.value.hint or "")
+    assert catalog.version == version  # nothing dropped
+    record = catalog.drop_asset("raw", cascade=True)
+    dropped = [op.name for op in record.operations if isinstance(op, DropAsset)]
+    assert dropped == ["both", "side", "clean", "raw"]  # each before what it reads
+    assert catalog.list_assets() == ["other"]
+    catalog.drop_asset("other")  # nothing reads it
+    assert catalog.list_assets() == []

@@ -33,8 +33,9 @@ def test_topological_order_is_stable_with_ties_by_name() -> None:
 
 
 def test_unknown_dependency_names_close_matches() -> None:
-    with pytest.raises(AssetNotFound, match=r"'rwa'.*Did you mean 'raw'"):
+    with pytest.raises(AssetNotFound, match=r"'rwa' \(a dependency of 'clean'\).*'raw'") as info:
         AssetGraph([_spec("raw"), _spec("clean", "rwa")])
+    assert (info.value.asset, info.value.needed_by) == ("rwa", "clean")
 
 
 def test_sql_references_resolve_case_insensitively() -> None:
