@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -29,6 +30,29 @@ def _names(text: str | None) -> list[str] | None:
     return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
 
 
+# IPython's own variables: the output history (_, __, _i3, _5, ...) and its bookkeeping.
+_IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_(ih|oh|dh)")
+
+
+def _check_free(session: Session, name: str) -> None:
+    """Refuse a name whose variable would hide a Python built-in or one of IPython's own: the
+    cell binds its data to it, and ``print`` or ``get_ipython`` must keep working."""
+    import builtins
+    import keyword
+
+    hidden = session.shell.user_ns_hidden
+    if name in hidden or name.startswith("__") or _IPYTHON_NAME.fullmatch(name):
+        what = f"IPython's {name!r}"
+    elif hasattr(builtins, name) or keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        what = f"Python's built-in {name!r}"
+    else:
+        return
+    raise UsageError(
+        f"An asset cannot be named {name!r}: its data would be bound to that name and hide "
+        f"{what} in this notebook. Pick another name, such as {name.strip('_')}_data"
+    )
+
+
 @magic_arguments()
 @argument("name", help="The asset's name (also the variable its data is bound to).")
 @argument("--deps", help="Upstream assets, comma-separated (default: inferred from the code).")
@@ -47,6 +71,7 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
     args = parse_argstring(asset_cell, line)
     if args.sql and args.python:
         raise UsageError("Pass --sql or --python, not both")
+    _check_free(session, args.name)
     ws = session.workspace
     known = {spec.name for spec in ws.registry} | set(ws.catalog.state.assets)
     spec = cell_asset(

@@ -226,3 +226,26 @@ def test_a_root_that_is_a_file_is_refused(ip: TestingShell, tmp_path: object) ->
     afile.write_text("x")
     with pytest.raises(UsageError, match="is a file, not a directory"):
         ip.run_cell(f"%arco use {afile}")
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("print", "Python's built-in 'print'"),
+        ("len", "Python's built-in 'len'"),
+        ("match", "Python's built-in 'match'"),
+        ("get_ipython", "IPython's 'get_ipython'"),
+        ("__builtins__", "IPython's '__builtins__'"),
+        ("_", "IPython's '_'"),
+        ("_i3", "IPython's '_i3'"),
+        ("Out", "IPython's 'Out'"),
+    ],
+)
+def test_names_that_would_hide_builtins_or_ipythons_are_refused(
+    ip: TestingShell, root: str, name: str, what: str
+) -> None:
+    with pytest.raises(UsageError, match=f"cannot be named '{name}'.*hide {what}"):
+        ip.run_cell(f"%%asset {name}\nselect 1 as x")
+    assert name not in Workspace(root).catalog.state.assets  # nothing was defined
+    ip.run_cell("assert print is not None and len([1]) == 1 and get_ipython() is not None")
+    assert ip.out("%%asset print_data\nselect 1 as x").name == "print_data"  # the suggestion
