@@ -213,6 +213,7 @@ class Workspace:
             latest=self.latest_materializations(),
             force=force,
             partitions=partitions,
+            max_partitions=self.settings.max_partitions,
         )
 
     def partition_status(self, asset: str, *, partitions: str | None = None) -> dict[str, str]:
@@ -261,7 +262,14 @@ class Workspace:
         graph = self._graph()
         latest = self.latest_materializations()
         if plan is None:
-            plan = build_plan(graph, selection, latest=latest, force=force, partitions=partitions)
+            plan = build_plan(
+                graph,
+                selection,
+                latest=latest,
+                force=force,
+                partitions=partitions,
+                max_partitions=self.settings.max_partitions,
+            )
         own_client = None
         if executor == "dask" and client is None:
             own_client = client = dask_client(scheduler or self.settings.dask_scheduler)

@@ -34,6 +34,7 @@ from arco_nb.core.errors import ConfigError
 
 __all__ = [
     "DEFAULT_EXECUTOR",
+    "DEFAULT_MAX_PARTITIONS",
     "DEFAULT_ROOT",
     "DEFAULT_TENANT",
     "DEFAULT_WORKSPACE",
@@ -49,6 +50,7 @@ __all__ = [
 DEFAULT_ROOT = "./.arco"
 DEFAULT_TENANT = "default"
 DEFAULT_WORKSPACE = "default"
+DEFAULT_MAX_PARTITIONS = 10_000  # keys of one asset in one plan: a 27-year daily backfill
 ExecutorName = Literal["inline", "threads", "dask"]
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 DEFAULT_EXECUTOR: ExecutorName = "inline"
@@ -85,6 +87,7 @@ class Settings:
     executor: ExecutorName = DEFAULT_EXECUTOR
     sql_sandbox: bool = False
     dask_scheduler: str | None = None
+    max_partitions: int = DEFAULT_MAX_PARTITIONS
 
     @classmethod
     def from_env(
@@ -97,6 +100,7 @@ class Settings:
         executor: str | None = None,
         sql_sandbox: bool | None = None,
         dask_scheduler: str | None = None,
+        max_partitions: int | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """The settings: each argument given (not ``None``) wins, then its variable, then the
@@ -120,6 +124,11 @@ class Settings:
             executor=executor_name(executor) if executor is not None else env_executor(env),
             sql_sandbox=bool(sandbox),
             dask_scheduler=dask_scheduler or var("ARCO_DASK_SCHEDULER"),
+            max_partitions=_positive(
+                max_partitions if max_partitions is not None else var("ARCO_MAX_PARTITIONS"),
+                "ARCO_MAX_PARTITIONS",
+                DEFAULT_MAX_PARTITIONS,
+            ),
         )
 
 
@@ -154,6 +163,19 @@ def env_executor(environ: Mapping[str, str] | None = None) -> ExecutorName:
         return executor_name((env.get("ARCO_EXECUTOR") or DEFAULT_EXECUTOR).strip())
     except ConfigError:
         return DEFAULT_EXECUTOR
+
+
+def _positive(value: object, name: str, default: int) -> int:
+    """``value`` as a whole number of at least 1 (``None``: ``default``)."""
+    if value is None:
+        return default
+    try:
+        number = int(str(value).strip().replace("_", ""))
+    except ValueError:
+        number = 0
+    if number < 1 or isinstance(value, bool | float):
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def _options(text: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ __all__ = [
     "Partitions",
     "StaticPartitions",
     "parse_partitions",
+    "too_many",
 ]
 
 _STATIC_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]{0,127}")
@@ -42,6 +43,17 @@ class Partitions:
         """Return ``key`` if it is one of this definition's keys, else raise."""
         raise NotImplementedError
 
+    def count(self, *, today: dt.date | None = None) -> int:
+        """How many keys :meth:`keys` gives (without making them, for time windows)."""
+        return len(self.keys(today=today))
+
+    def _span(self, start: str, end: str, *, today: dt.date | None) -> int:
+        """How many keys lie in ``start..end`` (both valid keys)."""
+        return len(self._range(start, end, today=today))
+
+    def _range(self, start: str, end: str, *, today: dt.date | None) -> list[str]:
+        return [k for k in self.keys(today=today) if start <= k <= end]
+
     def has_key(self, key: str) -> bool:
         """Whether ``key`` is (exactly) one of this definition's keys."""
         try:
@@ -49,8 +61,11 @@ class Partitions:
         except ConfigError:
             return False
 
-    def select(self, selection: str, *, today: dt.date | None = None) -> list[str]:
-        """Keys named by ``selection``: one key, ``a..b`` (inclusive), or ``a,b,c``."""
+    def select(
+        self, selection: str, *, today: dt.date | None = None, limit: int | None = None
+    ) -> list[str]:
+        """Keys named by ``selection``: one key, ``a..b`` (inclusive), or ``a,b,c``; more than
+        ``limit`` of them is a :class:`ConfigError`."""
         chosen: list[str] = []
         for part in (p.strip() for p in selection.split(",")):
             if ".." in part:
@@ -60,11 +75,15 @@ class Partitions:
                     raise ConfigError(
                         f"Partition range {part!r} runs backwards", hint=f"Write {end}..{start}"
                     )
-                chosen += [k for k in self.keys(today=today) if start <= k <= end]
+                if limit is not None:
+                    too_many(len(chosen) + self._span(start, end, today=today), limit)
+                chosen += self._range(start, end, today=today)
             elif part:
                 chosen.append(self.check_key(part))
             else:
                 raise ConfigError(f"Empty partition in {selection!r}")
+        if limit is not None:
+            too_many(len(chosen), limit)
         return sorted(set(chosen), key=chosen.index)
 
     def __str__(self) -> str:
@@ -104,10 +123,26 @@ class StaticPartitions(Partitions):
             )
         return key
 
-    def select(self, selection: str, *, today: dt.date | None = None) -> list[str]:
+    def select(
+        self, selection: str, *, today: dt.date | None = None, limit: int | None = None
+    ) -> list[str]:
         if ".." in selection:
             raise ConfigError("Static partitions have no ranges", hint="List them: a,b,c")
-        return super().select(selection, today=today)
+        return super().select(selection, today=today, limit=limit)
+
+
+def too_many(count: int, limit: int) -> None:
+    """Refuse ``count`` keys in one plan when that is more than ``limit``."""
+    if count > limit:
+        raise ConfigError(
+            f"{count:,} partitions are more than one plan may hold ({limit:,})",
+            hint="Pick a range (partitions='2024-01-01..2024-01-31'), a later start, or "
+            "raise ARCO_MAX_PARTITIONS",
+        )
+
+
+def _today(today: dt.date | None) -> dt.date:
+    return today or dt.datetime.now(dt.UTC).date()
 
 
 def _date(text: str, what: str) -> dt.date:
@@ -131,9 +166,20 @@ class DailyPartitions(Partitions):
         return f"daily:{self.start.isoformat()}"
 
     def keys(self, *, today: dt.date | None = None) -> list[str]:
-        end = today or dt.datetime.now(dt.UTC).date()
-        days = (end - self.start).days
-        return [(self.start + dt.timedelta(days=i)).isoformat() for i in range(days + 1)]
+        return self._days(self.start, _today(today))
+
+    def count(self, *, today: dt.date | None = None) -> int:
+        return max((_today(today) - self.start).days + 1, 0)
+
+    def _span(self, start: str, end: str, *, today: dt.date | None) -> int:
+        return max((min(_date(end, "day"), _today(today)) - _date(start, "day")).days + 1, 0)
+
+    def _range(self, start: str, end: str, *, today: dt.date | None) -> list[str]:
+        return self._days(_date(start, "day"), min(_date(end, "day"), _today(today)))
+
+    @staticmethod
+    def _days(first: dt.date, last: dt.date) -> list[str]:
+        return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
     def check_key(self, key: str) -> str:
         day = _date(key, "day")
@@ -158,8 +204,12 @@ class MonthlyPartitions(Partitions):
     def spec(self) -> str:
         return f"monthly:{self.start.strftime('%Y-%m')}"
 
+    def count(self, *, today: dt.date | None = None) -> int:
+        end = _today(today)
+        return max((end.year - self.start.year) * 12 + end.month - self.start.month + 1, 0)
+
     def keys(self, *, today: dt.date | None = None) -> list[str]:
-        end = today or dt.datetime.now(dt.UTC).date()
+        end = _today(today)
         keys = []
         year, month = self.start.year, self.start.month
         while (year, month) <= (end.year, end.month):
@@ -167,11 +217,13 @@ class MonthlyPartitions(Partitions):
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return keys
 
-    def select(self, selection: str, *, today: dt.date | None = None) -> list[str]:
+    def select(
+        self, selection: str, *, today: dt.date | None = None, limit: int | None = None
+    ) -> list[str]:
         """As for other definitions; days name their months, so one backfill range
         (``2024-01-30..2024-02-02``) covers daily and monthly assets alike."""
         days = re.sub(r"\b(\d{4}-\d{2})-\d{2}\b", r"\1", selection)
-        return super().select(days, today=today)
+        return super().select(days, today=today, limit=limit)
 
     def check_key(self, key: str) -> str:
         if re.fullmatch(r"\d{4}-\d{2}", key) is None:

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from arco_nb.core.errors import AssetNotFound, ConfigError
 from arco_nb.core.ids import canonical_json, content_hash
+from arco_nb.core.settings import DEFAULT_MAX_PARTITIONS
 from arco_nb.flow.graph import AssetGraph
 from arco_nb.flow.partitions import (
     DailyPartitions,
     MonthlyPartitions,
     Partitions,
     StaticPartitions,
+    too_many,
 )
 
 if TYPE_CHECKING:
@@ -163,12 +165,14 @@ def build_plan(
     force: bool = False,
     partitions: str | None = None,
     today: dt.date | None = None,
+    max_partitions: int = DEFAULT_MAX_PARTITIONS,
 ) -> Plan:
     """Plan ``selection`` of ``graph`` against the ``latest`` recorded materializations.
 
     ``partitions`` (``"2024-01-01..2024-01-31"``, ``"eu,us"``) picks the keys of the selected
     partitioned assets; without it they plan every key up to ``today`` (UTC), and keys already
-    materialized with the same fingerprint are skipped as up to date.
+    materialized with the same fingerprint are skipped as up to date. More than
+    ``max_partitions`` keys of one asset is a :class:`ConfigError`.
     """
     latest = latest or {}
     if partitions is not None and not isinstance(partitions, str):
@@ -184,7 +188,7 @@ def build_plan(
             "for every key",
         )
     selected = graph.select(selection)
-    planned = _planned_keys(graph, selected, partitions, today)
+    planned = _planned_keys(graph, selected, partitions, today, max_partitions)
     available: dict[str, set[str]] = {}
     for asset, key in latest:
         # Keys of an older partition definition (or none) are not partitions of this one.
@@ -246,7 +250,11 @@ def build_plan(
 
 
 def _planned_keys(
-    graph: AssetGraph, selected: Sequence[str], partitions: str | None, today: dt.date | None
+    graph: AssetGraph,
+    selected: Sequence[str],
+    partitions: str | None,
+    today: dt.date | None,
+    limit: int,
 ) -> dict[str, list[str]]:
     planned: dict[str, list[str]] = {}
     for name in selected:
@@ -256,11 +264,11 @@ def _planned_keys(
             planned[name] = [""]
             continue
         try:
-            planned[name] = (
-                definition.select(partitions, today=today)
-                if partitions
-                else definition.keys(today=today)
-            )
+            if partitions:
+                planned[name] = definition.select(partitions, today=today, limit=limit)
+            else:
+                too_many(definition.count(today=today), limit)
+                planned[name] = definition.keys(today=today)
         except ConfigError as exc:
             raise ConfigError(f"{name}: {exc.message}", hint=exc.hint) from None
     if partitions and all(graph.specs[n].partition_def is None for n in selected):

@@ -183,14 +183,26 @@ def readable(
     Raises
     ------
     AssetNotFound
-        Nothing of ``asset`` was ever materialized (with close matches).
+        ``asset`` is not defined here and was never materialized (with close matches).
     ConfigError
-        Nothing under its current partitions, or no materialized ``partition``.
+        Defined but never materialized (a time window that starts after today, say),
+        nothing under its current partitions, or no materialized ``partition``.
     """
     from arco_nb.core.errors import AssetNotFound, ConfigError
     from arco_nb.flow.plan import is_key_of
 
     keys = sorted(k for a, k in latest if a == asset)
+    if not keys and spec is not None:  # defined, never materialized
+        definition = spec.partition_def
+        if definition is not None and not definition.count():
+            raise ConfigError(
+                f"Asset {asset!r} has no partitions yet: its first ({definition}) is after "
+                "today (UTC)",
+                hint="It runs once that day has come; move the start earlier to run it now",
+            )
+        raise ConfigError(
+            f"Asset {asset!r} has no materialization yet", hint=f"Run it: ws.run({asset!r})"
+        )
     if not keys:
         import difflib
 

@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pyarrow as pa
 import pytest
 
 from arco_nb import ConfigError, Workspace
 from arco_nb.flow.assets import Registry, asset, sql_asset
-from arco_nb.flow.partitions import DailyPartitions, MonthlyPartitions, StaticPartitions
+from arco_nb.flow.partitions import (
+    DailyPartitions,
+    MonthlyPartitions,
+    Partitions,
+    StaticPartitions,
+)
 from arco_nb.flow.plan import input_keys
 from tests.conftest import S3Endpoint
 
@@ -357,3 +364,59 @@ def test_the_table_cache_counts_what_it_keeps_alive() -> None:
     small = pa.table({"x": [1, 2]})
     cache.put("c", small)
     assert cache.get("c") is small
+
+
+def test_a_plan_over_too_many_partitions_is_refused_before_listing_them(
+    ws: Workspace, registry: Registry
+) -> None:
+    sql_asset("ancient", "select 1 as x", partitions="daily:0001-01-01", registry=registry)
+    with pytest.raises(ConfigError, match=r"ancient: 7\d\d,\d\d\d partitions are more than one"):
+        ws.plan()
+    with pytest.raises(ConfigError, match="ARCO_MAX_PARTITIONS"):
+        ws.run(partitions="0001-01-01..2024-01-01")
+    assert [t.partition for t in ws.plan(partitions="2024-01-01..2024-01-03").tasks] == [
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-03",
+    ]
+    assert ws.sql("select count(*) from arco.runs").fetchall() == [(0,)]  # nothing ran
+
+
+def test_the_partition_bound_is_a_setting(
+    memory_root: str, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sql_asset("days", "select 1 as x", partitions="daily:2024-01-01", registry=registry)
+    monkeypatch.setenv("ARCO_MAX_PARTITIONS", "5")
+    ws = Workspace(memory_root, registry=registry)
+    assert len(ws.plan(partitions="2024-01-01..2024-01-05").tasks) == 5
+    with pytest.raises(ConfigError, match=r"6 partitions are more than one plan may hold \(5\)"):
+        ws.plan(partitions="2024-01-01..2024-01-05,2024-01-09")
+    for bad in ("0", "-3", "many", "2.5"):
+        monkeypatch.setenv("ARCO_MAX_PARTITIONS", bad)
+        with pytest.raises(ConfigError, match="ARCO_MAX_PARTITIONS must be a whole number"):
+            Workspace(memory_root)
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        DailyPartitions("2024-01-01"),
+        DailyPartitions("2024-03-31"),
+        MonthlyPartitions("2023-11"),
+        MonthlyPartitions("2024-03"),
+        StaticPartitions(["eu", "us"]),
+    ],
+)
+def test_counting_keys_agrees_with_listing_them(definition: Partitions) -> None:
+    for today in (dt.date(2024, 2, 29), dt.date(2024, 3, 31), dt.date(2025, 1, 1)):
+        assert definition.count(today=today) == len(definition.keys(today=today))
+
+
+def test_a_time_window_that_starts_after_today_says_so(ws: Workspace, registry: Registry) -> None:
+    sql_asset("future", "select 1 as x", partitions="daily:2999-01-01", registry=registry)
+    assert ws.plan().tasks == ()
+    with pytest.raises(ConfigError, match=r"no partitions yet: its first \(daily:2999-01-01\)"):
+        ws.read("future")
+    sql_asset("later", "select 1 as x", registry=registry)
+    with pytest.raises(ConfigError, match="'later' has no materialization yet"):
+        ws.read("later")
