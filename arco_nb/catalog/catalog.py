@@ -18,6 +18,7 @@ Commit protocol (DESIGN §3, ``docs/adr/0004-catalog-commit-protocol.md``):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import itertools
@@ -51,7 +52,7 @@ from arco_nb.catalog.operations import (
 )
 from arco_nb.catalog.snapshot import read_snapshot, write_snapshot
 from arco_nb.catalog.view import CatalogView
-from arco_nb.core.errors import AlreadyExists, CatalogError, CommitConflict
+from arco_nb.core.errors import AlreadyExists, CatalogError, CommitConflict, StorageError
 from arco_nb.core.ids import new_id
 from arco_nb.core.storage import ObjectStore
 
@@ -227,9 +228,12 @@ class Catalog(CatalogView):
                 )
                 try:
                     self._log.append(record)
-                except AlreadyExists:
+                except BaseException as exc:
                     for key in written:  # ours, never referenced: tidy up
-                        self.store.delete(key)
+                        with contextlib.suppress(StorageError):  # gc collects what stays
+                            self.store.delete(key)
+                    if not isinstance(exc, AlreadyExists):
+                        raise
                     base, ops = self._after_lost_race(base, ops)
                     if not ops:  # the winners made every change of ours: nothing left to do
                         return self._log.record(base.version)

@@ -60,8 +60,21 @@ class NumberedObjects:
             raise CorruptObject(key, reason=f"not valid JSON ({exc})") from exc
 
     def create(self, number: int, value: Any) -> None:
-        """Create object ``number``; raises ``AlreadyExists`` if another writer has."""
+        """Create object ``number``; raises ``AlreadyExists`` if another writer has, and
+        ``CorruptObject`` (writing nothing) if ``number`` is a gap below existing objects."""
+        self.check_end(number - 1)
         self.store.put_if_absent(self.key(number), canonical_json(value))
+
+    def check_end(self, number: int) -> None:
+        """Raise ``CorruptObject`` if ``number + 1`` is missing while ``number + 2`` exists: a
+        gap, which must never be filled with something new (readers who saw the objects after
+        it would disagree with those who see the filler)."""
+        if self.store.exists(self.key(number + 2)):
+            raise CorruptObject(
+                self.key(number + 1),
+                reason=f"object {number + 2} exists after it, so the sequence has a gap",
+                missing=True,
+            )
 
     def write_hint(self, number: int) -> None:
         """Record the highest number. Best effort: a stale hint only costs a few probes."""
@@ -69,10 +82,16 @@ class NumberedObjects:
             self.store.write(self.hint_key, canonical_json({"latest": number}), durable=False)
 
     def latest(self, known: int = 0) -> int:
-        """Return the highest number, starting from a number ``known`` to exist (0: none)."""
+        """Return the highest number, starting from a number ``known`` to exist (0: none).
+
+        Starting afresh (from the hint), a gap just after the end found is ``CorruptObject``: a
+        stale hint must not hide the objects beyond a missing one.
+        """
         number = known if known > 0 else self._from_hint()
         while self.store.exists(self.key(number + 1)):
             number += 1
+        if known <= 0:
+            self.check_end(number)
         return number
 
     def _from_hint(self) -> int:
@@ -87,11 +106,18 @@ class NumberedObjects:
         return self._from_listing()
 
     def _from_listing(self) -> int:
-        latest = 0
+        found: set[int] = set()
         for key in self.store.list(self.prefix):
             match = _NAME.fullmatch(key[len(self.prefix) + 1 :])
             if match is None:
                 warnings.warn(f"Ignoring foreign object {key!r}", stacklevel=4)
                 continue
-            latest = max(latest, int(match.group(1)))
+            found.add(int(match.group(1)))
+        latest = max(found, default=0)
+        if gaps := sorted(set(range(1, latest + 1)) - found):
+            raise CorruptObject(
+                self.key(gaps[0]),
+                reason=f"object {latest} exists after it, so the sequence has a gap",
+                missing=True,
+            )
         return latest

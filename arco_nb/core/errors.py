@@ -222,11 +222,20 @@ class CommitConflict(CatalogError):
 
 
 class CorruptObject(CatalogError):
-    """A metadata object exists but cannot be parsed; ``key`` names it."""
+    """A metadata object cannot be parsed, or is missing where others show it must be; ``key``
+    names it."""
 
-    def __init__(self, key: str, *, reason: str) -> None:
+    def __init__(self, key: str, *, reason: str, missing: bool = False) -> None:
         self.key = key
         self.reason = reason
+        self.missing = missing
+        if missing:
+            super().__init__(
+                f"Metadata object {key!r} is missing: {reason}",
+                hint="Restore it from a backup or the bucket's object versions; until then "
+                "nothing is written after it",
+            )
+            return
         super().__init__(
             f"Metadata object {key!r} is unreadable: {reason}",
             hint="It was not written by this version of Arco; move it aside or restore it",

@@ -130,3 +130,29 @@ def test_reading_the_latest_version_does_not_list_the_log(
     assert fresh.version == 2
     filled.create_namespace("hr")
     assert fresh.list_namespaces() == ["hr", "sales"]
+
+
+@pytest.mark.parametrize("hint", ["stale", "missing"])
+def test_a_gap_in_the_log_is_refused_not_written_over(store: ObjectStore, hint: str) -> None:
+    """Record 2 removed and the hint at 1 (or gone): a writer must not commit a new version
+    2 that readers who saw 3 never see."""
+    catalog = Catalog(store)
+    catalog.create_namespace("a")
+    known_at_1 = Catalog(store)
+    assert known_at_1.version == 1  # a writer that read version 1 before the damage
+    catalog.create_namespace("b")
+    catalog.create_namespace("c")
+    store.delete(_key(2))
+    if hint == "stale":
+        store.write(HINT_KEY, json.dumps({"latest": 1}).encode())
+    else:
+        store.delete(HINT_KEY)
+    keys = store.list()
+    for reader in (Catalog(store), known_at_1):
+        with pytest.raises(CorruptObject, match=r"_log/0+2\.json' is missing.*gap") as info:
+            reader.create_namespace("d")
+        assert info.value.missing is True
+        assert "Restore it" in (info.value.hint or "")
+    with pytest.raises(CorruptObject, match="is missing"):
+        Catalog(store).version  # noqa: B018 - reading is what fails
+    assert store.list() == keys, "nothing was written"
