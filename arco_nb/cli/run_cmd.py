@@ -9,7 +9,6 @@ catalog's assets run in this process with a progress bar per task.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import signal
@@ -22,10 +21,17 @@ import click
 
 from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
-from arco_nb.core.settings import DEFAULT_EXECUTOR, EXECUTORS, executor_name
+from arco_nb.core.settings import (
+    DEFAULT_EXECUTOR,
+    EXECUTORS,
+    RUNS_FILE_VARIABLE,
+    executor_name,
+)
 
 if TYPE_CHECKING:
+    from arco_nb.catalog.events import RunStatus
     from arco_nb.flow.execute import RunResult
+    from arco_nb.flow.runs import RunInfo
     from arco_nb.workspace import Workspace
 
 EXECUTOR_CHOICE = click.Choice(EXECUTORS)
@@ -256,7 +262,9 @@ def _run_notebook(
     )
     if settings.storage_options:
         env["ARCO_STORAGE_OPTIONS"] = json.dumps(settings.storage_options)
-    started = dt.datetime.now(dt.UTC)
+    # The kernel notes each run it starts here: only those are this command's runs.
+    ours = _RunsFile()
+    env[RUNS_FILE_VARIABLE] = str(ours.path)
     client = NotebookClient(
         nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
@@ -281,15 +289,39 @@ def _run_notebook(
 
                 # nbclient's interrupted task would be reported at exit; the user pressed Ctrl-C.
                 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-                _interrupt(client, ws, started)
+                _interrupt(client, ws, ours)
                 progress.stop()
                 click.echo("Cancelled: the running asset's run is recorded as cancelled.", err=True)
                 sys.exit(130)
             progress.advance(bar)
-    _notebook_summary(ws, started, path, error, as_json=as_json)
+    _notebook_summary(ws, ours, path, error, as_json=as_json)
 
 
-def _interrupt(client: Any, ws: Workspace, started: dt.datetime) -> None:
+class _RunsFile:
+    """The file the kernel appends its run ids to (``ARCO_RUNS_FILE``); removed at exit."""
+
+    def __init__(self) -> None:
+        import atexit
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="arco-runs-", suffix=".txt")
+        os.close(fd)
+        self.path = Path(name)
+        atexit.register(self.path.unlink, missing_ok=True)
+
+    def ids(self) -> set[str]:
+        try:
+            return set(self.path.read_text(encoding="utf-8").split())
+        except OSError:
+            return set()
+
+    def runs(self, ws: Workspace, status: RunStatus | None = None) -> list[RunInfo]:
+        """This command's runs, newest first."""
+        ids = self.ids()
+        return [r for r in ws.runs(status=status) if r.run_id in ids] if ids else []
+
+
+def _interrupt(client: Any, ws: Workspace, ours: _RunsFile) -> None:
     """Interrupt the kernel as Jupyter does for a local kernel (SIGINT), then wait until no
     run this command started is still running: the executor records the cancellation."""
     pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
@@ -298,12 +330,7 @@ def _interrupt(client: Any, ws: Workspace, started: dt.datetime) -> None:
     os.kill(pid, signal.SIGINT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        running = [
-            r
-            for r in ws.runs(status="running")
-            if r.queued_at is not None and r.queued_at >= started
-        ]
-        if not running:
+        if not ours.runs(ws, status="running"):
             return
         time.sleep(0.2)
 
@@ -326,9 +353,9 @@ def _cell_error(cell: Any, number: int) -> str:
 
 
 def _notebook_summary(
-    ws: Workspace, started: dt.datetime, path: Path, error: str | None, *, as_json: bool
+    ws: Workspace, ours: _RunsFile, path: Path, error: str | None, *, as_json: bool
 ) -> None:
-    runs = [r for r in ws.runs() if r.queued_at is not None and r.queued_at >= started]
+    runs = ours.runs(ws)
     runs.reverse()  # oldest first
     if as_json:
         click.echo(to_json({"notebook": str(path), "runs": runs, "error": error}))

@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_TENANT",
     "DEFAULT_WORKSPACE",
     "EXECUTORS",
+    "RUNS_FILE_VARIABLE",
     "ExecutorName",
     "Settings",
     "env_executor",
@@ -50,6 +51,8 @@ __all__ = [
 DEFAULT_ROOT = "./.arco"
 DEFAULT_TENANT = "default"
 DEFAULT_WORKSPACE = "default"
+# Set by ``arco run NOTEBOOK`` for its kernel: a file each run's id is appended to as it starts.
+RUNS_FILE_VARIABLE = "ARCO_RUNS_FILE"
 DEFAULT_MAX_PARTITIONS = 10_000  # keys of one asset in one plan: a 27-year daily backfill
 ExecutorName = Literal["inline", "threads", "dask"]
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)

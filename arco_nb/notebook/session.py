@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
+
+from arco_nb.core.settings import RUNS_FILE_VARIABLE
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from arco_nb.catalog.events import Event
     from arco_nb.core.settings import ExecutorName
+    from arco_nb.flow.execute import RunResult
     from arco_nb.workspace import Workspace
 
 __all__ = ["Session", "Settings"]
@@ -86,6 +91,19 @@ class Session:
 
         return executor_name(choice or self.settings.executor)
 
+    def run(
+        self, selection: str | None = None, *, executor: str | None = None, **kwargs: Any
+    ) -> RunResult:
+        """Run in this session's workspace (``Workspace.run``) with its executor.
+
+        Under ``arco run NOTEBOOK``, each run's id is also appended to the file that
+        ``ARCO_RUNS_FILE`` names, as the run starts: that is how the command knows which runs
+        are its own, whatever other processes run on the same workspace meanwhile.
+        """
+        return self.workspace.run(
+            selection, executor=self.executor(executor), observer=_runs_file_observer(), **kwargs
+        )
+
     def defined(self, name: str) -> None:
         """A cell defined ``name`` in this session's workspace."""
         self._names.add(name)
@@ -114,3 +132,16 @@ class Session:
                 browser.refresh()
             except ArcoError:  # a browser must never break the cell that materialized
                 continue
+
+
+def _runs_file_observer() -> Callable[[Event], None] | None:
+    path = os.environ.get(RUNS_FILE_VARIABLE)
+    if not path:
+        return None
+
+    def note(event: Event) -> None:
+        if event.kind == "run" and event.payload.get("status") == "queued":
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(f"{event.run_id}\n")
+
+    return note

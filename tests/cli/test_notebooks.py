@@ -208,3 +208,57 @@ def test_ctrl_c_cancels_a_notebook_run(tmp_path: Path) -> None:
     err = _interrupted(root, nb, marker)
     assert "Traceback" not in err
     assert [r.status for r in Workspace(root).runs()] == ["cancelled"]
+
+
+OTHER_PROCESS = """
+import sys, time
+import pyarrow as pa
+from arco_nb import Workspace
+from arco_nb.flow.assets import Registry, asset
+
+registry = Registry()
+
+@asset(registry=registry)
+def someone_elses() -> pa.Table:
+    raise ValueError("not this command's failure")
+
+ws = Workspace(sys.argv[1], registry=registry)
+while True:
+    ws.run(force=True)
+    print("ran", flush=True)
+    time.sleep(0.2)
+"""
+
+
+def test_a_notebook_run_counts_only_its_own_runs(tmp_path: Path) -> None:
+    """Another process fails runs on the same workspace while the notebook runs: the
+    summary and the exit code are the notebook's alone."""
+    nb = _notebook(
+        tmp_path / "mine.ipynb",
+        "%load_ext arco",
+        "%%asset mine\nselect 1 as x",
+        "import time\ntime.sleep(1.5)",
+        "%%asset also_mine\nselect x + 1 as y from mine",
+    )
+    root = str(tmp_path / "lake")
+    other = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, root],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None
+        assert other.stdout.readline() == "ran\n"  # it is failing runs before we start
+        result = run_arco("--root", root, "run", str(nb), "--json")
+    finally:
+        other.kill()
+        other.wait()
+        if other.stdout is not None:
+            other.stdout.close()
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(result.stdout)["runs"]
+    assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
+    assert [r["materialized"] for r in runs] == [1, 1]
+    foreign = Workspace(root).runs(status="failed")
+    assert len(foreign) >= 3  # the other process really ran meanwhile
+    assert not {r.run_id for r in foreign} & {r["run_id"] for r in runs}

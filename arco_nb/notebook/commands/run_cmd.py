@@ -24,11 +24,11 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
     """Materialize the selected assets that are missing or stale."""
     args = parse_argstring(command, line)
     started = time.perf_counter()
-    result = session.workspace.run(
+    result = session.run(
         " ".join(args.selection) if args.selection else None,
         partitions=args.partitions,
         force=args.force,
-        executor=session.executor(args.executor),
+        executor=args.executor,
     )
     elapsed = time.perf_counter() - started
     session.changed()
