@@ -286,6 +286,7 @@ class Workspace:
                 client=client,
                 observer=observer,
                 sandbox=self.sandbox,
+                lease=self.settings.run_lease,
             )
         finally:
             if own_client is not None:

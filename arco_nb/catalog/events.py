@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "ABANDONED",
     "EVENT_SCHEMA_VERSION",
     "KINDS",
     "RUN_FINISHED",
@@ -39,17 +40,25 @@ __all__ = [
 ]
 
 EVENT_SCHEMA_VERSION = 1
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-"""The states of a run (DESIGN §5): ``queued -> running -> succeeded | failed | cancelled``."""
-TaskStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "up_to_date"]
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "abandoned"]
+"""The states of a run (DESIGN §5): ``queued -> running -> succeeded | failed | cancelled``.
+``abandoned`` is never recorded: readers show it for a run whose writer stopped renewing its
+lease (killed, say) before the run finished (ADR 0016)."""
+TaskStatus = Literal[
+    "pending", "running", "succeeded", "failed", "skipped", "up_to_date", "abandoned"
+]
 """The states of a task: ``pending -> running -> succeeded | failed``, or ``pending ->
-skipped | up_to_date``; ``failed -> running`` is a retry."""
+skipped | up_to_date``; ``failed -> running`` is a retry. ``abandoned``, as for runs: an
+unfinished task of an abandoned run."""
 # The one list of states is the Literal; these are it at run time, in life-cycle order.
 RUN_STATES: tuple[RunStatus, ...] = get_args(RunStatus)
 TASK_STATES: tuple[TaskStatus, ...] = get_args(TaskStatus)
 # The states in which a run or a task has finished (a failed task may still be retried).
-RUN_FINISHED: frozenset[RunStatus] = frozenset({"succeeded", "failed", "cancelled"})
-TASK_FINISHED: frozenset[TaskStatus] = frozenset({"succeeded", "failed", "skipped", "up_to_date"})
+RUN_FINISHED: frozenset[RunStatus] = frozenset({"succeeded", "failed", "cancelled", "abandoned"})
+TASK_FINISHED: frozenset[TaskStatus] = frozenset(
+    {"succeeded", "failed", "skipped", "up_to_date", "abandoned"}
+)
+ABANDONED: Literal["abandoned"] = "abandoned"  # derived by readers, never recorded
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,12 @@ KINDS: dict[str, FactTable] = {
         FactTable(
             "run_transitions",
             "run",
-            (("status", "string"), ("plan_id", "string"), ("executor", "string")),
+            (
+                ("status", "string"),
+                ("plan_id", "string"),
+                ("executor", "string"),
+                ("lease_s", "int64"),
+            ),
             frozenset({"status"}),
         ),
         FactTable(
@@ -105,9 +119,15 @@ KINDS: dict[str, FactTable] = {
         FactTable(
             "logs", "log", (("stream", "string"), ("pointer", "string")), frozenset({"pointer"})
         ),
+        # A running run's writer renews its lease: "alive for lease_s more seconds".
+        FactTable("heartbeats", "heartbeat", (("lease_s", "int64"),), frozenset({"lease_s"})),
     )
 }
-_STATES = {"run": RUN_STATES, "task": TASK_STATES}
+# What may be recorded: every state but the one readers derive.
+_STATES = {
+    "run": tuple(s for s in RUN_STATES if s != ABANDONED),
+    "task": tuple(s for s in TASK_STATES if s != ABANDONED),
+}
 
 
 def _is_int(value: object) -> bool:

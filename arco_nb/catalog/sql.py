@@ -19,9 +19,16 @@ from typing import TYPE_CHECKING
 
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.eventlog import EventLog
-from arco_nb.catalog.events import KINDS, RUN_FINISHED, TASK_FINISHED, events_to_tables
+from arco_nb.catalog.events import (
+    ABANDONED,
+    KINDS,
+    RUN_FINISHED,
+    TASK_FINISHED,
+    events_to_tables,
+)
 from arco_nb.catalog.snapshot import SNAPSHOT_FILES, snapshot_tables
 from arco_nb.core.errors import CatalogError, QueryError
+from arco_nb.core.settings import DEFAULT_RUN_LEASE
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,18 +56,38 @@ _DERIVED = {
     "assets": "SELECT name, kind, code_version, deps, partitions, description, tags, code, "
     "catalog_version FROM _arco_t1_assets",
     "namespaces": "SELECT name, description FROM _arco_t1_namespaces",
+    # A run not finished whose writer renewed nothing (no run, task or heartbeat event) for
+    # longer than its lease is abandoned: its process is gone (ADR 0016).
     "runs": f"""
-        SELECT run_id,
-               arg_max(status, {_ORDER}) AS status,
-               max(plan_id) AS plan_id,
-               min("at") AS queued_at,
-               min("at") FILTER (WHERE status = 'running') AS started_at,
-               max("at") FILTER (WHERE status IN {_TERMINAL_RUN}) AS finished_at,
-               max(executor) AS executor
-        FROM {{run_transitions}} GROUP BY run_id""",
+        WITH r AS (
+            SELECT run_id,
+                   arg_max(status, {_ORDER}) AS status,
+                   max(plan_id) AS plan_id,
+                   min("at") AS queued_at,
+                   min("at") FILTER (WHERE status = 'running') AS started_at,
+                   max("at") FILTER (WHERE status IN {_TERMINAL_RUN}) AS finished_at,
+                   max(executor) AS executor,
+                   coalesce(max(lease_s), {DEFAULT_RUN_LEASE}) AS lease_s,
+                   max("at") AS seen
+            FROM {{run_transitions}} GROUP BY run_id),
+        seen AS (
+            SELECT run_id, max("at") AS seen FROM (
+                SELECT run_id, "at" FROM {{task_transitions}}
+                UNION ALL SELECT run_id, "at" FROM {{heartbeats}})
+            GROUP BY run_id)
+        SELECT r.run_id,
+               CASE WHEN r.status NOT IN {_TERMINAL_RUN}
+                         AND greatest(r.seen, coalesce(seen.seen, r.seen))
+                             + to_seconds(r.lease_s) < now()
+                    THEN '{ABANDONED}' ELSE r.status END AS status,
+               r.plan_id, r.queued_at, r.started_at, r.finished_at, r.executor
+        FROM r LEFT JOIN seen USING (run_id)""",
     "task_runs": f"""
-        SELECT run_id, asset, "partition", status, attempt, started_at, finished_at,
-               CASE WHEN status = 'failed' THEN last_error END AS error
+        SELECT t.run_id, t.asset, t."partition",
+               CASE WHEN t.status NOT IN {_TERMINAL_TASK} AND runs.status = '{ABANDONED}'
+                    THEN '{ABANDONED}' ELSE t.status END AS status,
+               t.attempt, t.started_at, t.finished_at,
+               CASE WHEN t.status = 'failed' THEN t.last_error END AS error
         FROM (
             SELECT run_id, asset, "partition",
                    arg_max(status, {_TASK_ORDER}) AS status,
@@ -69,7 +96,8 @@ _DERIVED = {
                    max("at") FILTER (WHERE status IN {_TERMINAL_TASK}) AS finished_at,
                    arg_max(error, {_TASK_ORDER})
                        FILTER (WHERE error IS NOT NULL AND error <> '') AS last_error
-            FROM {{task_transitions}} GROUP BY run_id, asset, "partition")""",
+            FROM {{task_transitions}} GROUP BY run_id, asset, "partition") AS t
+        LEFT JOIN (SELECT run_id, status FROM arco.runs) AS runs USING (run_id)""",
     "materializations": """
         SELECT materialization_id, run_id, asset, "partition", rows, bytes, schema_hash,
                fingerprint, path, "at" AS created_at, event_id, code_version

@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_EXECUTOR",
     "DEFAULT_MAX_PARTITIONS",
     "DEFAULT_ROOT",
+    "DEFAULT_RUN_LEASE",
     "DEFAULT_TENANT",
     "DEFAULT_WORKSPACE",
     "EXECUTORS",
@@ -53,6 +54,7 @@ DEFAULT_TENANT = "default"
 DEFAULT_WORKSPACE = "default"
 # Set by ``arco run NOTEBOOK`` for its kernel: a file each run's id is appended to as it starts.
 RUNS_FILE_VARIABLE = "ARCO_RUNS_FILE"
+DEFAULT_RUN_LEASE = 60  # seconds a run is presumed alive after its writer last renewed it
 DEFAULT_MAX_PARTITIONS = 10_000  # keys of one asset in one plan: a 27-year daily backfill
 ExecutorName = Literal["inline", "threads", "dask"]
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
@@ -91,6 +93,7 @@ class Settings:
     sql_sandbox: bool = False
     dask_scheduler: str | None = None
     max_partitions: int = DEFAULT_MAX_PARTITIONS
+    run_lease: int = DEFAULT_RUN_LEASE
 
     @classmethod
     def from_env(
@@ -104,6 +107,7 @@ class Settings:
         sql_sandbox: bool | None = None,
         dask_scheduler: str | None = None,
         max_partitions: int | None = None,
+        run_lease: int | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """The settings: each argument given (not ``None``) wins, then its variable, then the
@@ -131,6 +135,11 @@ class Settings:
                 max_partitions if max_partitions is not None else var("ARCO_MAX_PARTITIONS"),
                 "ARCO_MAX_PARTITIONS",
                 DEFAULT_MAX_PARTITIONS,
+            ),
+            run_lease=_positive(
+                run_lease if run_lease is not None else var("ARCO_RUN_LEASE_S"),
+                "ARCO_RUN_LEASE_S",
+                DEFAULT_RUN_LEASE,
             ),
         )
 

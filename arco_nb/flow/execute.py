@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from arco_nb.catalog.model import Column
 from arco_nb.core.errors import CommitConflict
 from arco_nb.core.ids import new_id
+from arco_nb.core.settings import DEFAULT_RUN_LEASE
 from arco_nb.flow.executors import DEFAULT_EXECUTOR, Executor, ExecutorName, make_executor
 from arco_nb.flow.materialize import Output, TableCache, materialize
 from arco_nb.flow.plan import Plan, Task
@@ -82,6 +83,7 @@ def execute_plan(
     linger: float = DEFAULT_LINGER,
     observer: Callable[[Event], None] | None = None,
     sandbox: bool = False,
+    lease: int = DEFAULT_RUN_LEASE,
 ) -> RunResult:
     """Run ``plan`` and record everything it does.
 
@@ -90,13 +92,15 @@ def execute_plan(
     Every executor records the same kinds of facts in the same way; the catalog is updated in
     plan order once the tasks are done, so it ends identical whichever executor ran.
     ``observer`` sees every event as it is recorded (a progress display, say). With
-    ``sandbox``, SQL assets run in the SQL sandbox (:mod:`arco_nb.core.sandbox`).
+    ``sandbox``, SQL assets run in the SQL sandbox (:mod:`arco_nb.core.sandbox`). While it
+    runs, the run renews a ``lease`` of that many seconds; readers show a run whose lease ran
+    out before it finished (its process was killed) as ``abandoned`` (ADR 0016).
     """
     pool = make_executor(executor, max_workers=max_workers, client=client)
-    run = Recorder(events, new_id(), linger=linger, observer=observer)
+    run = Recorder(events, new_id(), linger=linger, observer=observer, lease=lease)
     interrupted = False
     try:
-        run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor)
+        run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor, lease_s=lease)
         scheduler = _Scheduler(
             plan, graph, pool=pool, run=run, store=store, latest=latest, sandbox=sandbox
         )

@@ -4,7 +4,9 @@
 Events are appended as one inbox object per *group*, not per event: a run state change flushes
 at once (``queued`` goes out with ``running``); everything else waits at most ``linger``
 seconds (a timer flushes it even while user code runs), so many fast tasks share one object.
-See ``docs/adr/0010-event-group-commit.md``.
+See ``docs/adr/0010-event-group-commit.md``. While the run is open, the same timer thread
+renews its lease with a heartbeat event whenever nothing else was written for a third of the
+lease (``docs/adr/0016-run-leases.md``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from arco_nb.catalog.events import Event
+from arco_nb.catalog.events import RUN_FINISHED, Event
+from arco_nb.core.settings import DEFAULT_RUN_LEASE
 from arco_nb.flow.state import RunState
 
 if TYPE_CHECKING:
@@ -27,7 +30,8 @@ DEFAULT_LINGER = 0.1
 
 
 class _Flusher:
-    """One daemon thread for the process that flushes recorders when their linger is up.
+    """One daemon thread for the process that flushes recorders when their linger is up, and
+    renews the lease of every open run (heartbeats).
 
     Starting a thread costs about a millisecond; a timer per batch cost more than the rest of a
     small run.
@@ -36,6 +40,7 @@ class _Flusher:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._due: dict[Recorder, float] = {}
+        self._beats: dict[Recorder, float] = {}  # when each open run's next heartbeat is due
         self._thread: threading.Thread | None = None
 
     def schedule(self, recorder: Recorder, delay: float) -> None:
@@ -43,27 +48,46 @@ class _Flusher:
             if recorder in self._due:
                 return  # its clock is already running
             self._due[recorder] = time.monotonic() + delay
-            if self._thread is None or not self._thread.is_alive():  # also after a fork
-                self._thread = threading.Thread(target=self._loop, name="arco-flush", daemon=True)
-                self._thread.start()
-            self._cond.notify()
+            self._wake()
+
+    def track(self, recorder: Recorder) -> None:
+        """Renew ``recorder``'s lease until :meth:`untrack`."""
+        with self._cond:
+            self._beats[recorder] = time.monotonic() + recorder.beat_every
+            self._wake()
+
+    def untrack(self, recorder: Recorder) -> None:
+        with self._cond:
+            self._beats.pop(recorder, None)
 
     def cancel(self, recorder: Recorder) -> None:
         with self._cond:
             self._due.pop(recorder, None)
 
+    def _wake(self) -> None:  # with the lock held
+        if self._thread is None or not self._thread.is_alive():  # also after a fork
+            self._thread = threading.Thread(target=self._loop, name="arco-flush", daemon=True)
+            self._thread.start()
+        self._cond.notify()
+
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._due:
+                while not self._due and not self._beats:
                     self._cond.wait()
-                recorder, due = min(self._due.items(), key=lambda item: item[1])
-                wait = due - time.monotonic()
+                due = [(at, r, False) for r, at in self._due.items()]
+                due += [(at, r, True) for r, at in self._beats.items()]
+                at, recorder, beat = min(due, key=lambda item: item[0])
+                wait = at - time.monotonic()
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
-                del self._due[recorder]
-            recorder.flush_quietly()  # outside our lock: the recorder takes its own
+                if beat:
+                    self._beats[recorder] = time.monotonic() + recorder.beat_every
+                else:
+                    del self._due[recorder]
+            # Outside our lock: the recorder takes its own.
+            recorder.beat_quietly() if beat else recorder.flush_quietly()
 
 
 _FLUSHER = _Flusher()
@@ -79,14 +103,20 @@ class Recorder:
         *,
         linger: float = DEFAULT_LINGER,
         observer: Callable[[Event], None] | None = None,
+        lease: int = DEFAULT_RUN_LEASE,
     ) -> None:
         self.events = events
         self.observer = observer
         self.state = RunState(run_id)
         self.linger = linger
+        self.lease = lease
+        # Renewed three times per lease: one late or failed write does not expire it.
+        self.beat_every = lease / 3
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self._batch: list[Event] = []
+        self._written = time.monotonic()
+        _FLUSHER.track(self)
 
     def emit(self, kind: str, asset: str = "", partition: str = "", **payload: Any) -> None:
         """Record one event; run state changes are written before this returns."""
@@ -111,14 +141,35 @@ class Recorder:
             self._flush()
 
     def close(self) -> None:
-        """Flush and stop the timer; call once the run is over."""
+        """Flush and stop the timers; call once the run is over."""
+        _FLUSHER.untrack(self)
         self.flush()
+
+    def beat_quietly(self) -> None:
+        """Renew the run's lease with a heartbeat, unless something was written since the
+        last renewal (any event of the run renews it). From the flusher thread: errors wait
+        for the next beat."""
+        with self._lock:
+            if self.state.status in RUN_FINISHED:
+                _FLUSHER.untrack(self)
+                return
+            if time.monotonic() - self._written < self.beat_every:
+                return
+            beat = Event.create(
+                "heartbeat", run_id=self.state.run_id, lease_s=self.lease, seq=next(self._seq)
+            )
+            self._batch.append(beat)
+            try:
+                self._flush()
+            except Exception:
+                return
 
     def _flush(self) -> None:
         _FLUSHER.cancel(self)
         if self._batch:
             self.events.append(self._batch)  # on failure the batch stays for the next flush
             self._batch = []
+            self._written = time.monotonic()
 
     def flush_quietly(self) -> None:
         """Flush from the flusher thread, where nobody could handle an error: the next flush

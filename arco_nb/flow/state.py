@@ -20,15 +20,17 @@ __all__ = ["RUN_TRANSITIONS", "TASK_TRANSITIONS", "RunState", "TaskState", "chec
 
 _S = TypeVar("_S", RunStatus, TaskStatus)
 
+# "abandoned" is reached only in readers' eyes (the lease ran out, ADR 0016): no event records
+# it, so replaying events never enters it, and it is terminal.
 RUN_TRANSITIONS: dict[RunStatus | None, frozenset[RunStatus]] = {
     None: frozenset({"queued"}),
-    "queued": frozenset({"running", "cancelled"}),
-    "running": frozenset({"succeeded", "failed", "cancelled"}),
+    "queued": frozenset({"running", "cancelled", "abandoned"}),
+    "running": frozenset({"succeeded", "failed", "cancelled", "abandoned"}),
 }
 TASK_TRANSITIONS: dict[TaskStatus | None, frozenset[TaskStatus]] = {
     None: frozenset({"pending"}),
-    "pending": frozenset({"running", "skipped", "up_to_date"}),
-    "running": frozenset({"succeeded", "failed"}),
+    "pending": frozenset({"running", "skipped", "up_to_date", "abandoned"}),
+    "running": frozenset({"succeeded", "failed", "abandoned"}),
     "failed": frozenset({"running"}),  # the next attempt
 }
 

@@ -215,9 +215,10 @@ def test_everything_written_matches_the_published_contracts(store: ObjectStore) 
     catalog.create_namespace("sales")
     catalog.create_table("sales.orders", ORDERS)
     log = EventLog(store)
-    log.append(_run("r1", "queued", plan_id="p", executor="inline"))
+    log.append(_run("r1", "queued", plan_id="p", executor="inline", lease_s=60))
     log.append(
         [
+            Event.create("heartbeat", run_id="r1", lease_s=60),
             Event.create("task", run_id="r1", asset="a", status="failed", attempt=1, error="boom"),
             Event.create(
                 "materialization",
