@@ -69,7 +69,9 @@ class NumberedObjects:
         """Raise ``CorruptObject`` if ``number + 1`` is missing while ``number + 2`` exists: a
         gap, which must never be filled with something new (readers who saw the objects after
         it would disagree with those who see the filler)."""
-        if self.store.exists(self.key(number + 2)):
+        # In this order: object n + 2 is only ever created once n + 1 exists, so n + 1
+        # missing *after* n + 2 was seen is a gap, not a race with other writers.
+        if self.store.exists(self.key(number + 2)) and not self.store.exists(self.key(number + 1)):
             raise CorruptObject(
                 self.key(number + 1),
                 reason=f"object {number + 2} exists after it, so the sequence has a gap",
@@ -114,7 +116,9 @@ class NumberedObjects:
                 continue
             found.add(int(match.group(1)))
         latest = max(found, default=0)
-        if gaps := sorted(set(range(1, latest + 1)) - found):
+        # A listing is not one instant: what it missed may have been created meanwhile.
+        missing = sorted(set(range(1, latest + 1)) - found)
+        if gaps := [n for n in missing if not self.store.exists(self.key(n))]:
             raise CorruptObject(
                 self.key(gaps[0]),
                 reason=f"object {latest} exists after it, so the sequence has a gap",
