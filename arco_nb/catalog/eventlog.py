@@ -38,6 +38,7 @@ from arco_nb.catalog.events import (
     inbox_object,
     parse_inbox_object,
 )
+from arco_nb.catalog.parquet import read_parquet_object
 from arco_nb.catalog.sequence import NumberedObjects
 from arco_nb.core.errors import (
     AlreadyExists,
@@ -233,7 +234,8 @@ class EventLog:
         try:
             fresh = self._read_inbox(keys)
             parts = [
-                _read_parquet(self.store, k, columns=wanted) for k in manifest.parts.get(name, ())
+                read_parquet_object(self.store, k, columns=wanted)
+                for k in manifest.parts.get(name, ())
             ]
         except ObjectNotFound:  # a compaction moved things meanwhile: read it all
             return self.read_table(name).select(columns)
@@ -276,7 +278,7 @@ class EventLog:
                     raise
                 continue  # a compaction committed and collected an object meanwhile
             if not pieces:
-                pieces = [_read_parquet(self.store, k) for k in manifest.parts.get(name, ())]
+                pieces = [read_parquet_object(self.store, k) for k in manifest.parts.get(name, ())]
             pieces.append(events_to_tables(fresh)[name])
             # Parts written by a newer minor version may carry extra columns (ADR 0006).
             table = _dedup(pa.concat_tables(pieces, promote_options="default"))
@@ -406,11 +408,3 @@ def _dedup(table: pa.Table) -> pa.Table:
         .column("i_min")
     )
     return table.take(pc.take(first, pc.sort_indices(first)))
-
-
-def _read_parquet(store: ObjectStore, key: str, columns: list[str] | None = None) -> pa.Table:
-    # ParquetFile, not read_table: the dataset layer behind read_table imports pandas (0.2 s).
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(pa.BufferReader(store.read(key))).read(columns=columns)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
+from arco_nb.catalog.parquet import read_parquet_object
 from arco_nb.core.errors import CorruptObject, ObjectNotFound
 from arco_nb.core.ids import content_hash
 
@@ -163,8 +164,6 @@ def write_snapshot(
 
 def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) -> CatalogState:
     """Load the state a commit's snapshot files hold."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     data: dict[str, dict[str, list[Any]]] = {}
     for name in SNAPSHOT_FILES:
@@ -172,15 +171,11 @@ def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) ->
         if key is None:
             raise CorruptObject(f"snapshot of version {version}", reason=f"no {name} file")
         try:
-            raw = store.read(key)
+            data[name] = read_parquet_object(store, key).to_pydict()
         except ObjectNotFound as exc:
             raise CorruptObject(
                 key, reason="the snapshot file named by the log is missing"
             ) from exc
-        try:
-            data[name] = pq.ParquetFile(pa.BufferReader(raw)).read().to_pydict()
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise CorruptObject(key, reason=f"not a readable Parquet file ({exc})") from exc
 
     try:
         return _state(data, version)

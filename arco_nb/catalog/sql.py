@@ -26,6 +26,7 @@ from arco_nb.catalog.events import (
     TASK_FINISHED,
     events_to_tables,
 )
+from arco_nb.catalog.parquet import damaged, read_parquet_object
 from arco_nb.catalog.snapshot import SNAPSHOT_FILES, snapshot_tables
 from arco_nb.core.errors import CatalogError, QueryError
 from arco_nb.core.settings import DEFAULT_RUN_LEASE
@@ -194,8 +195,8 @@ class MetadataSQL:
 
         with self._lock:
             check_read_only(self.con, query, where=_WHERE)
-            self.refresh()
             try:
+                self.refresh()  # DuckDB reads a local file's footer here: damage shows now
                 # Run it now, under the lock: a lazy relation would run later, against views
                 # another thread may be rebuilding. The result is an Arrow-backed relation.
                 relation = self.con.sql(query, params=params)
@@ -205,7 +206,26 @@ class MetadataSQL:
                     )
                 return self.con.from_arrow(relation.to_arrow_table())
             except duckdb.Error as exc:
+                if (key := self._damaged_file(exc)) is not None:
+                    raise damaged(key, exc) from None
                 raise query_error(exc, where=_WHERE, hint=_VIEWS_HINT) from None
+
+    def _damaged_file(self, exc: Exception) -> str | None:
+        """The store key of the metadata file DuckDB found damaged, if that is what ``exc``
+        says (local roots, where DuckDB reads the files itself)."""
+        import re
+
+        import duckdb
+
+        if not self._local or not isinstance(
+            exc, duckdb.InvalidInputException | duckdb.IOException
+        ):
+            return None
+        root = self.catalog.store.path("catalog").removesuffix("catalog")
+        for path in re.findall(r"'([^']+\.parquet)'", str(exc)):
+            if path.startswith(root):
+                return str(path[len(root) :])
+        return None
 
     def refresh(self) -> None:
         """Bring every view up to date with the files."""
@@ -268,9 +288,8 @@ class MetadataSQL:
             )
         else:
             import pyarrow as pa
-            import pyarrow.parquet as pq
 
-            tables = [pq.ParquetFile(pa.BufferReader(store.read(k))).read() for k in keys]
+            tables = [read_parquet_object(store, k) for k in keys]
             table = pa.concat_tables(tables, promote_options="default")
             self.con.register(f"{name}_arrow", table)
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_arrow")

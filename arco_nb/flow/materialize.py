@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from arco_nb.catalog.parquet import read_parquet_object
 from arco_nb.core.errors import AssetDefinitionError, QueryRefused, SchemaError
 from arco_nb.core.ids import content_hash, new_id
 from arco_nb.flow.assets import PARTITION_PARAMETER
@@ -124,7 +125,6 @@ def read_data(
 ) -> pa.Table:
     """One asset's data over ``parts`` ((partition, materialization id)), in that order."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     tables = []
     for key, mid in parts:
@@ -132,8 +132,9 @@ def read_data(
         if cached is not None:
             tables.append(cached)
             continue
-        with store.open(data_key(asset, key, mid)) as f:
-            tables.append(pq.ParquetFile(f).read())  # leaner than read_table's dataset layer
+        path = data_key(asset, key, mid)
+        with store.open(path) as f:
+            tables.append(read_parquet_object(store, path, source=f))
     if len(tables) == 1:
         return tables[0]
     try:
