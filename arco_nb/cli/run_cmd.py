@@ -29,6 +29,8 @@ from arco_nb.core.settings import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from arco_nb.catalog.events import RunStatus
     from arco_nb.flow.execute import RunResult
     from arco_nb.flow.runs import RunInfo
@@ -265,6 +267,9 @@ def _run_notebook(
     # The kernel notes each run it starts here: only those are this command's runs.
     ours = _RunsFile()
     env[RUNS_FILE_VARIABLE] = str(ours.path)
+    # The kernel process's own stderr holds Jupyter's chatter (the TCP warning, a reply that
+    # races the shutdown after Ctrl-C), never the user's output: kept aside, shown if it dies.
+    kernel_log = _temp_file("arco-kernel-", ".log")
     client = NotebookClient(
         nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
@@ -272,7 +277,12 @@ def _run_notebook(
     progress = _progress(quiet=as_json)
     bar = progress.add_task(f"{path.name}: starting a kernel", total=len(code))
     error: str | None = None
-    with progress, client.setup_kernel(env=env):
+    with (
+        progress,
+        kernel_log.open("wb") as kernel_stderr,
+        _dead_kernel(kernel_log),
+        client.setup_kernel(env=env, stderr=kernel_stderr),
+    ):
         for number, index in enumerate(code, 1):
             cell = nb.cells[index]
             first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
@@ -297,17 +307,39 @@ def _run_notebook(
     _notebook_summary(ws, ours, path, error, as_json=as_json)
 
 
+def _temp_file(prefix: str, suffix: str) -> Path:
+    """An empty temporary file, removed when this command exits."""
+    import atexit
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix)
+    os.close(fd)
+    path = Path(name)
+    atexit.register(path.unlink, missing_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _dead_kernel(kernel_log: Path) -> Iterator[None]:
+    """A kernel that dies (killed, out of memory) is a CliError quoting what it printed last."""
+    from nbclient.exceptions import DeadKernelError
+
+    try:
+        yield
+    except DeadKernelError:
+        said = kernel_log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        last = "\n".join(said[-15:]) or "nothing"
+        raise CliError(
+            f"the notebook's kernel died; it printed:\n{last}\n"
+            "Check the machine's memory, or run the notebook in Jupyter to see the cell."
+        ) from None
+
+
 class _RunsFile:
     """The file the kernel appends its run ids to (``ARCO_RUNS_FILE``); removed at exit."""
 
     def __init__(self) -> None:
-        import atexit
-        import tempfile
-
-        fd, name = tempfile.mkstemp(prefix="arco-runs-", suffix=".txt")
-        os.close(fd)
-        self.path = Path(name)
-        atexit.register(self.path.unlink, missing_ok=True)
+        self.path = _temp_file("arco-runs-", ".txt")
 
     def ids(self) -> set[str]:
         try:

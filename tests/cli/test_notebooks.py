@@ -45,6 +45,22 @@ def test_a_notebook_runs_headless(tmp_path: Path) -> None:
     assert ws.read("revenue_by_customer").num_rows == 2
     again = run_arco("--root", root, "run", str(NOTEBOOKS / "01_quickstart.ipynb"), "--json")
     assert json.loads(again.stdout)["runs"] == [], "a second replay is all up to date"
+    # The kernel process's own chatter (ipykernel's TCP warning) is not the user's business.
+    assert "without encryption" not in result.stderr + again.stderr
+    assert "IPKernelApp" not in result.stderr + again.stderr
+
+
+def test_a_kernel_that_dies_is_one_clear_error(tmp_path: Path) -> None:
+    nb = _notebook(
+        tmp_path / "dies.ipynb",
+        "import os, signal, sys\nprint('last words', file=sys.__stderr__, flush=True)",
+        "os.kill(os.getpid(), signal.SIGKILL)",
+    )
+    result = run_arco("--root", str(tmp_path / "lake"), "run", str(nb))
+    assert result.returncode == 2, result.stderr
+    assert "the notebook's kernel died" in result.stderr
+    assert "last words" in result.stderr, "what the kernel printed last is quoted"
+    assert "Traceback" not in result.stderr
 
 
 def test_selection_and_partitions_become_a_last_cell(tmp_path: Path) -> None:
