@@ -11,6 +11,7 @@ from arco_nb._extension import load_ipython_extension, unload_ipython_extension
 from arco_nb._version import __version__
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.diff import CatalogDiff, Change, ChangeKind
+from arco_nb.catalog.doctor import DoctorFinding, DoctorReport
 from arco_nb.catalog.eventlog import CompactionResult, EventLog, Manifest
 from arco_nb.catalog.events import Event, RunStatus, TaskStatus
 from arco_nb.catalog.gc import GcResult
@@ -104,6 +105,8 @@ __all__ = [
     "CycleError",
     "DailyPartitions",
     "DefineAsset",
+    "DoctorFinding",
+    "DoctorReport",
     "DropAsset",
     "DropNamespace",
     "DropTable",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from arco_nb.catalog.catalog import Catalog
+    from arco_nb.catalog.doctor import DoctorReport
     from arco_nb.catalog.eventlog import CompactionResult, EventLog
     from arco_nb.catalog.events import Event, RunStatus
     from arco_nb.catalog.gc import GcResult
@@ -390,6 +391,26 @@ class Workspace:
         from arco_nb.catalog.gc import collect_unreferenced
 
         return collect_unreferenced(self.catalog, self.events, grace=grace, dry_run=dry_run)
+
+    def doctor(self, *, repair: bool = False) -> DoctorReport:
+        """Verify the catalog log, snapshots, compaction manifests, parts, inbox and data files.
+
+        Parameters
+        ----------
+        repair
+            Move damaged objects under ``_quarantine/`` (nothing is ever deleted), rebuild
+            snapshot files from the commit log, and drop damaged parts from the event log so
+            that their inbox objects, where still present, are compacted again. Commit records
+            and data files cannot be rebuilt: their findings say what to do.
+
+        Returns
+        -------
+        DoctorReport
+            What was checked, the findings, and where damaged objects were moved.
+        """
+        from arco_nb.catalog.doctor import examine
+
+        return examine(self.catalog, self.events, repair=repair)
 
     def signed_urls(
         self, what: str, *, expires: dt.timedelta | float = DEFAULT_EXPIRY

@@ -128,15 +128,11 @@ class Catalog(CatalogView):
             if current.version and latest - current.version <= _REPLAY_LIMIT:
                 state = current
                 for version in range(current.version + 1, latest + 1):
-                    state = self._replay(state, self._log.record(version))
+                    state = self._log.record(version).apply(state)
             else:
                 state = self._load(latest)
             self._state = state
             return state
-
-    def _replay(self, state: CatalogState, record: CommitInfo) -> CatalogState:
-        new = apply_all(state, record.operations, record.created_at)
-        return new.evolve(version=record.version)
 
     def _load(self, version: int) -> CatalogState:
         if version == 0:

@@ -169,6 +169,33 @@ class EventLog:
             self._manifest = Manifest.from_json(self._manifests.read(seq), key=key)
         return self._manifest
 
+    def manifest_at(self, seq: int) -> Manifest:
+        """Compaction manifest ``seq`` (``ObjectNotFound`` if there is none, ``CorruptObject``
+        if it cannot be read)."""
+        return Manifest.from_json(self._manifests.read(seq), key=self._manifests.key(seq))
+
+    def drop_parts(self, parts: Iterable[str], *, reopen: Iterable[str]) -> Manifest:
+        """Commit a manifest that no longer names ``parts`` and in which the inbox objects
+        ``reopen`` are not compacted, so the next compaction folds them again (repairing a
+        damaged part: reads deduplicate the events that end up in two parts)."""
+        gone, again = set(parts), set(reopen)
+        while True:
+            base = self.manifest()
+            manifest = Manifest(
+                base.seq + 1,
+                dt.datetime.now(dt.UTC),
+                {n: tuple(k for k in keys if k not in gone) for n, keys in base.parts.items()},
+                {k: at for k, at in base.compacted.items() if k not in again},
+            )
+            try:
+                self._manifests.create(manifest.seq, manifest.to_json())
+            except AlreadyExists:
+                continue  # a compaction committed meanwhile: drop the parts from its manifest
+            self._manifests.write_hint(manifest.seq)
+            self._manifest = manifest
+            self._tables.clear()
+            return manifest
+
     # -- reading --------------------------------------------------------------------------------
     def _uncompacted(self, manifest: Manifest) -> list[str]:
         return [k for k in self.store.list(INBOX) if k not in manifest.compacted]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from arco_nb.catalog.operations import Operation, operation_from_json
+from arco_nb.catalog.model import CatalogState
+from arco_nb.catalog.operations import Operation, apply_all, operation_from_json
 from arco_nb.catalog.sequence import NumberedObjects
 from arco_nb.core.errors import CorruptObject
 from arco_nb.core.storage import ObjectStore
@@ -67,6 +68,10 @@ class CommitInfo:
         """The typed operations (parsed on first use: loading a snapshot does not need them)."""
         source = self.key or f"commit record of version {self.version}"
         return tuple(operation_from_json(op, source=source) for op in self.operations_json)
+
+    def apply(self, state: CatalogState) -> CatalogState:
+        """The state after this version, from the state of the version before it."""
+        return apply_all(state, self.operations, self.created_at).evolve(version=self.version)
 
     def to_json(self) -> dict[str, Any]:
         return {

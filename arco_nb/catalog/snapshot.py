@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 
     from arco_nb.core.storage import ObjectStore
 
-__all__ = ["SNAPSHOT_FILES", "read_snapshot", "snapshot_table", "snapshot_tables", "write_snapshot"]
+__all__ = [
+    "SNAPSHOT_FILES",
+    "read_snapshot",
+    "read_snapshot_file",
+    "snapshot_bytes",
+    "snapshot_table",
+    "snapshot_tables",
+    "write_snapshot",
+]
 
 SNAPSHOT_FILES = ("namespaces", "tables", "columns", "assets")
 
@@ -122,6 +130,15 @@ def snapshot_table(state: CatalogState, name: str) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=_schemas()[name])
 
 
+def snapshot_bytes(state: CatalogState, name: str) -> bytes:
+    """Snapshot file ``name`` of ``state``, encoded as Parquet."""
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(snapshot_table(state, name), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
 def write_snapshot(
     store: ObjectStore,
     directory: str,
@@ -138,18 +155,13 @@ def write_snapshot(
     commits change one kind, e.g. assets, and leave namespaces, tables and columns alone).
     Kinds in ``unchanged`` are known to equal the committed ones and are not even encoded.
     """
-    import pyarrow.parquet as pq
-
     files: dict[str, tuple[str, str]] = {}
     written: list[str] = []
     for name in SNAPSHOT_FILES:
         if name in unchanged and committed and name in committed:
             files[name] = committed[name]
             continue
-        table = snapshot_table(state, name)
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        data = buffer.getvalue()
+        data = snapshot_bytes(state, name)
         digest = content_hash(data)
         previous = (committed or {}).get(name)
         if previous is not None and previous[0] == digest:
@@ -171,7 +183,7 @@ def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) ->
         if key is None:
             raise CorruptObject(f"snapshot of version {version}", reason=f"no {name} file")
         try:
-            data[name] = read_parquet_object(store, key).to_pydict()
+            data[name] = read_snapshot_file(store, key, name).to_pydict()
         except ObjectNotFound as exc:
             raise CorruptObject(
                 key, reason="the snapshot file named by the log is missing"
@@ -183,6 +195,14 @@ def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) ->
         raise CorruptObject(
             f"snapshot of version {version}", reason=f"unexpected snapshot columns ({exc!r})"
         ) from exc
+
+
+def read_snapshot_file(store: ObjectStore, key: str, name: str) -> pa.Table:
+    """Snapshot file ``key`` of kind ``name``; ``CorruptObject`` if it lacks a column."""
+    table = read_parquet_object(store, key)
+    if missing := [c for c in _schemas()[name].names if c not in table.column_names]:
+        raise CorruptObject(key, reason=f"a {name} snapshot file without {', '.join(missing)}")
+    return table
 
 
 def _state(data: dict[str, dict[str, list[Any]]], version: int) -> CatalogState:

@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-"""Commands that change or export a workspace: init, compact, gc, export openlineage."""
+"""Commands that change, check or export a workspace: init, compact, gc, doctor, export."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
+import sys
 from pathlib import Path
 
 import click
 
 from arco_nb.cli.context import CliError, Settings, pass_settings
-from arco_nb.cli.output import to_json
+from arco_nb.cli.output import print_rows, to_json
 
 MARKER = "workspace.json"
 
@@ -78,6 +79,40 @@ def gc(settings: Settings, grace: float, dry_run: bool, as_json: bool) -> None:
     click.echo(
         f"{verb} {parts}; kept {result.kept_young} unreferenced files younger than {grace:g} min."
     )
+
+
+@click.command()
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Move damaged objects to _quarantine/ and rebuild what the log and inbox allow.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def doctor(settings: Settings, repair: bool, as_json: bool) -> None:
+    """Verify the catalog log, snapshots, manifests, parts, inbox and data files. Exit code 1
+    while a problem is left; --repair never deletes anything."""
+    report = settings.open(restore=False).doctor(repair=repair)
+    if as_json:
+        click.echo(to_json(report.to_json()))
+    else:
+        checked = ", ".join(f"{n} {kind}" for kind, n in report.checked.items()) or "nothing"
+        if report.findings:
+            print_rows(
+                [vars(f) | {"repaired": "yes" if f.repaired else "no"} for f in report.findings],
+                ["kind", "key", "problem", "remedy", "repaired"],
+                title="Problems found",
+            )
+        click.echo(f"Checked {checked}.")
+        if report.quarantine:
+            click.echo(f"Damaged objects were moved or copied to {report.quarantine}/.")
+        if report.clean:
+            click.echo("Everything is readable and consistent.")
+        elif not report.healthy:
+            hint = "" if repair else " Run `arco doctor --repair` to fix what can be fixed."
+            click.echo(f"{sum(not f.repaired for f in report.findings)} problems left.{hint}")
+    if not report.healthy:
+        sys.exit(1)
 
 
 @click.group()

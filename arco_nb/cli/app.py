@@ -32,6 +32,7 @@ LAZY_COMMANDS = {
     "init": "arco_nb.cli.admin_cmds:init",
     "compact": "arco_nb.cli.admin_cmds:compact",
     "gc": "arco_nb.cli.admin_cmds:gc",
+    "doctor": "arco_nb.cli.admin_cmds:doctor",
     "export": "arco_nb.cli.admin_cmds:export",
 }
 

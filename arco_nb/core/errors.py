@@ -233,12 +233,13 @@ class CorruptObject(CatalogError):
             super().__init__(
                 f"Metadata object {key!r} is missing: {reason}",
                 hint="Restore it from a backup or the bucket's object versions; until then "
-                "nothing is written after it",
+                "nothing is written after it. `arco doctor` lists every damaged object",
             )
             return
         super().__init__(
             f"Metadata object {key!r} is unreadable: {reason}",
-            hint="It was not written by this version of Arco; move it aside or restore it",
+            hint="Run `arco doctor --repair`: it moves damaged objects aside and rebuilds "
+            "what the log and the inbox still hold",
         )
 
 

@@ -33,6 +33,7 @@ def test_help_and_version(arco: Arco) -> None:
         "init",
         "compact",
         "gc",
+        "doctor",
         "export",
     ):
         assert f"  {command} " in result.output
@@ -147,6 +148,27 @@ def test_init_compact_gc(arco: Arco, pipeline: Path, root: str) -> None:
     assert "Deleted 1 snapshot files, 1 data files" in arco("gc").output
     assert not ws.store.exists(f"data/total/_/{old}.parquet")
     assert Workspace(root).read("total").to_pylist() == [{"total": 6}], "what is named stays"
+
+
+def test_doctor(arco: Arco, pipeline: Path, root: str) -> None:
+    arco("run", str(pipeline))
+    arco("compact")
+    clean = arco("doctor")
+    assert clean.exit_code == 0
+    assert "Everything is readable and consistent." in clean.output
+    assert "Checked 2 commit records, 8 snapshot files, 1 manifests, 4 parts" in clean.output
+    Workspace(root).store.write("events/inbox/2024-01-01/torn.json", b'{"events": [')
+    sick = arco("doctor")
+    assert sick.exit_code == 1
+    assert "events/inbox/2024-01-01/torn.json" in sick.output
+    assert "1 problems left. Run `arco doctor --repair`" in sick.output
+    fixed = arco("doctor", "--repair", "--json")
+    assert fixed.exit_code == 0
+    report = json.loads(fixed.output)
+    assert report["healthy"] is True
+    assert report["findings"][0]["remedy"].startswith("moved to quarantine")
+    assert Workspace(root).store.exists(f"{report['quarantine']}/events/inbox/2024-01-01/torn.json")
+    assert arco("doctor").exit_code == 0
 
 
 @pytest.mark.parametrize(
@@ -320,5 +342,6 @@ def test_two_identical_runs_at_once_both_succeed(tmp_path: Path, pipeline: Path)
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
     assert not any("CommitConflict" in r.stderr or "conflict" in r.stderr for r in results)
     ws = Workspace(root)
-    assert [r.status for r in ws.runs()] == ["succeeded", "succeeded"]
+    # The second may find everything up to date (no run) if the first finished first.
+    assert [r.status for r in ws.runs()] in (["succeeded"], ["succeeded", "succeeded"])
     assert sorted(ws.catalog.state.assets) == ["numbers", "regional", "total"]
