@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import heapq
 import os
+import random
 import sys
 import time
 import traceback
@@ -347,6 +348,7 @@ def _register(catalog: Catalog, outputs: list[tuple[AssetSpec, Output]]) -> None
     materialization was made with, and the latest run's definition is the current one.
     """
     deadline = time.monotonic() + catalog.retry_budget
+    attempt = 0
     while ops := _registration(catalog.state, outputs):
         try:
             catalog.commit(ops, author="arco-run")
@@ -354,6 +356,10 @@ def _register(catalog: Catalog, outputs: list[tuple[AssetSpec, Output]]) -> None
         except CommitConflict:
             if time.monotonic() > deadline:
                 raise
+            # Jittered, growing waits: two runs redefining the same asset must not collide
+            # in lockstep.
+            time.sleep(random.uniform(0, min(catalog.max_wait, catalog.min_wait * 2**attempt)))
+            attempt += 1
 
 
 def _registration(state: CatalogState, outputs: list[tuple[AssetSpec, Output]]) -> list[Operation]:

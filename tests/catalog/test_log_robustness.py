@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from arco_nb import CorruptObject, ObjectStore, StorageError
+from arco_nb import CorruptObject, ObjectStore, StorageError, TenantScope
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.log import HINT_KEY, LOG_PREFIX
 from tests.catalog.conftest import ORDERS
@@ -132,10 +132,21 @@ def test_reading_the_latest_version_does_not_list_the_log(
     assert fresh.list_namespaces() == ["hr", "sales"]
 
 
+@pytest.fixture(params=["memory", "local", "s3"])
+def any_store(request: pytest.FixtureRequest) -> ObjectStore:
+    """The store fixture, and one on S3 (moto), where put-if-absent is a conditional PUT."""
+    if request.param == "s3":
+        store: ObjectStore = request.getfixturevalue("s3_store")
+        return store
+    root = request.getfixturevalue(f"{request.param}_root")
+    return TenantScope(root, tenant="acme").store()
+
+
 @pytest.mark.parametrize("hint", ["stale", "missing"])
-def test_a_gap_in_the_log_is_refused_not_written_over(store: ObjectStore, hint: str) -> None:
+def test_a_gap_in_the_log_is_refused_not_written_over(any_store: ObjectStore, hint: str) -> None:
     """Record 2 removed and the hint at 1 (or gone): a writer must not commit a new version
     2 that readers who saw 3 never see."""
+    store = any_store
     catalog = Catalog(store)
     catalog.create_namespace("a")
     known_at_1 = Catalog(store)

@@ -8,20 +8,33 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from arco_nb import Workspace
 from arco_nb.core.ids import _RANDOM_BITS, _encode, new_id
 from arco_nb.core.keys import TEMP_MARK
 from arco_nb.flow.assets import Registry, asset, sql_asset
 from arco_nb.flow.materialize import data_key
+from tests.conftest import S3Endpoint
 
 GRACE = dt.timedelta(seconds=2)
 
 
+@pytest.fixture(params=["local", "s3"])
+def lake(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Workspace arguments for a root on local disk or on S3 (moto)."""
+    if request.param == "s3":
+        endpoint: S3Endpoint = request.getfixturevalue("s3_endpoint")
+        root = request.getfixturevalue("s3_root")
+        return {"root": root, "storage_options": dict(endpoint.storage_options)}
+    return {"root": str(tmp_path / "lake")}
+
+
 def test_gc_during_a_long_task_never_deletes_what_the_run_acknowledges(
-    tmp_path: Path, registry: Registry
+    lake: dict[str, Any], registry: Registry
 ) -> None:
     """A task computing for longer than the grace period, gc running all the while."""
 
@@ -31,8 +44,8 @@ def test_gc_during_a_long_task_never_deletes_what_the_run_acknowledges(
         return pa.table({"x": [1, 2, 3]})
 
     sql_asset("after", "select sum(x) as total from slow", registry=registry)
-    ws = Workspace(str(tmp_path / "lake"), registry=registry)
-    collector = Workspace(str(tmp_path / "lake"))  # another process, as far as caches go
+    ws = Workspace(**lake, registry=registry)
+    collector = Workspace(**lake)  # another process, as far as caches go
     stop = threading.Event()
     collected: list[int] = []
 
@@ -48,7 +61,7 @@ def test_gc_during_a_long_task_never_deletes_what_the_run_acknowledges(
         stop.set()
         thread.join()
     assert result.status == "succeeded"
-    assert len(collected) > 10  # gc really ran while the task computed
+    assert len(collected) >= 3  # gc really ran while the task computed
     time.sleep(GRACE.total_seconds())
     assert collector.gc(grace=GRACE).total == 0  # everything left is named
     assert ws.read("slow").num_rows == 3
