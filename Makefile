@@ -57,8 +57,8 @@ format: install-dev  ## apply ruff's fixes and formatting
 typecheck: install-dev  ## mypy --strict on arco_nb
 	$(BIN)/mypy --strict arco_nb
 
-pytest: install-dev  ## the test suite, with coverage gated at 85%
-	$(BIN)/pytest --cov=arco_nb --cov-report=term --cov-fail-under=85 --durations=15 tests
+pytest: install-dev  ## the test suite on every core, with coverage gated at 85%
+	$(BIN)/pytest -n auto --dist worksteal --cov=arco_nb --cov-report=term --cov-fail-under=85 --durations=15 tests
 
 nbval: install-dev  ## execute notebooks/ and compare their stored outputs (each on a fresh root)
 	@for nb in notebooks/*.ipynb; do \

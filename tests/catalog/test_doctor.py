@@ -34,6 +34,10 @@ def root(request: pytest.FixtureRequest, memory_root: str, local_root: str) -> t
     return (memory_root if request.param == "memory" else local_root), None
 
 
+# Storage matters where a repair commits or rewrites: those run on S3 too.
+LOCAL_ONLY = pytest.mark.parametrize("root", ["memory", "local"], indirect=True)
+
+
 def _open(root: tuple[str, Any], **kw: Any) -> Workspace:
     return Workspace(root[0], storage_options=root[1], registry=_registry(), **kw)
 
@@ -159,6 +163,7 @@ def test_a_part_whose_inbox_was_collected_is_reported_as_lost(memory_root: str) 
     assert ws.doctor().clean
 
 
+@LOCAL_ONLY
 def test_a_damaged_newest_manifest_is_moved_aside(root: tuple[str, Any]) -> None:
     ws = _lived(root)
     facts = _facts(ws)
@@ -178,6 +183,7 @@ def test_a_damaged_newest_manifest_is_moved_aside(root: tuple[str, Any]) -> None
     assert ws.doctor().clean
 
 
+@LOCAL_ONLY
 def test_a_damaged_inbox_object_is_moved_aside(root: tuple[str, Any]) -> None:
     ws = _lived(root)
     foreign = "events/inbox/2024-01-01/foreign.json"
@@ -211,6 +217,7 @@ def test_a_log_gap_or_damaged_record_is_reported_not_invented(memory_root: str) 
     assert {k: v for k, v in after.items() if not k.startswith(QUARANTINE)} == before
 
 
+@LOCAL_ONLY
 def test_a_damaged_data_file_names_the_command_that_rebuilds_it(root: tuple[str, Any]) -> None:
     ws = _lived(root)
     (key,) = ws.store.list("data/b")[-1:]
@@ -238,3 +245,43 @@ def test_the_report_is_kept_beside_the_quarantine(memory_root: str) -> None:
     saved = json.loads(ws.store.read(f"{report.quarantine}/report.json"))
     assert saved["findings"][0]["key"] == "events/inbox/2024-01-01/x.json"
     assert saved["healthy"] is True
+
+
+def test_repair_while_runs_and_compactions_go_on(local_root: str) -> None:
+    """docs/doctor.md: repair is safe while other writers work on the workspace."""
+    import threading
+
+    ws = _lived((local_root, None))
+    before = {r.run_id for r in ws.runs()}
+    edges = ws.sql("select count(*) from arco.lineage").fetchall()[0][0]
+    part = ws.events.manifest().parts["lineage"][0]  # a table runs write but do not read
+    ws.store.write(part, b"PAR1 torn")
+    acked: list[str] = []
+    compactions: list[int] = []
+    stop = threading.Event()
+
+    def runs() -> None:
+        writer = _open((local_root, None))
+        for _ in range(8):
+            acked.append(writer.run(force=True).run_id)
+
+    def compactions_loop() -> None:
+        compactor = Workspace(local_root)
+        while not stop.is_set():
+            compactions.append(compactor.compact().seq)
+
+    threads = [threading.Thread(target=runs), threading.Thread(target=compactions_loop)]
+    for thread in threads:
+        thread.start()
+    report = ws.doctor(repair=True)
+    threads[0].join()
+    stop.set()
+    threads[1].join()
+    assert [(f.kind, f.key, f.repaired) for f in report.findings] == [("part", part, True)]
+    assert len(compactions) > 1
+    listed = {r.run_id: r.status for r in Workspace(local_root).runs()}
+    assert before | set(acked) == set(listed)
+    assert set(listed.values()) == {"succeeded"}
+    after = Workspace(local_root).sql("select count(*) from arco.lineage").fetchall()[0][0]
+    assert after == edges + len(acked), "each forced run of b adds one edge; none was lost"
+    assert Workspace(local_root).doctor().clean
