@@ -12,7 +12,7 @@ from arco_nb._version import __version__
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.diff import CatalogDiff, Change, ChangeKind
 from arco_nb.catalog.doctor import DoctorFinding, DoctorReport
-from arco_nb.catalog.eventlog import CompactionResult, EventLog, Manifest
+from arco_nb.catalog.eventlog import CompactionResult, EventLog, Manifest, PartInfo
 from arco_nb.catalog.events import Event, RunStatus, TaskStatus
 from arco_nb.catalog.gc import GcResult
 from arco_nb.catalog.log import CommitInfo
@@ -127,6 +127,7 @@ __all__ = [
     "ObjectNotFound",
     "ObjectStore",
     "Operation",
+    "PartInfo",
     "Partitions",
     "Plan",
     "QueryError",

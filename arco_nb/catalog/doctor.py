@@ -51,7 +51,6 @@ __all__ = ["QUARANTINE", "DoctorFinding", "DoctorReport", "examine"]
 
 QUARANTINE = "_quarantine"
 _NUMBERED = re.compile(r"(\d{20})\.json")
-_ROUND = re.compile(r"part-(\d{20})-")
 _RESTORE = "Restore it from a backup or the bucket's object versions"
 
 
@@ -328,14 +327,16 @@ class _Doctor:
             self._found("part", key, problem, outcome[key], repaired=True)
 
     def _round(self, part: str, newest: Manifest) -> set[str]:
-        """The inbox objects compacted by the round that wrote ``part``."""
-        match = _ROUND.search(part.rsplit("/", 1)[-1])
-        try:
-            seq = int(match.group(1)) if match else -1
-            manifest = newest if seq == newest.seq else self.events.manifest_at(seq)
-        except (CorruptObject, ObjectNotFound):
-            return set(newest.compacted)  # unknown round: all of them (reads deduplicate)
-        return {k for k, at in manifest.compacted.items() if at == manifest.created_at}
+        """The inbox objects compacted by the rounds whose events ``part`` holds."""
+        info = newest.part_info(part)
+        found: set[str] = set()
+        for seq in range(info.first, info.last + 1):
+            try:
+                manifest = newest if seq == newest.seq else self.events.manifest_at(seq)
+            except (CorruptObject, ObjectNotFound):
+                return set(newest.compacted)  # unknown round: all of them (reads deduplicate)
+            found |= {k for k, at in manifest.compacted.items() if at == manifest.created_at}
+        return found
 
     def _inbox(self) -> None:
         for key in self.store.list(INBOX):

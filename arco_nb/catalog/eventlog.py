@@ -54,7 +54,7 @@ from arco_nb.core.storage import ObjectStore
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["CompactionResult", "EventLog", "Manifest"]
+__all__ = ["FANOUT", "CompactionResult", "EventLog", "Manifest", "PartInfo"]
 
 INBOX = "events/inbox"
 COMPACTED = "events/compacted"
@@ -62,10 +62,24 @@ MANIFESTS = f"{COMPACTED}/_manifests"
 MANIFEST_HINT = f"{COMPACTED}/_last_manifest.json"
 DEFAULT_GRACE = dt.timedelta(hours=1)
 _PART = re.compile(r"part-\d{20}-([0-9a-hjkmnp-tv-z]{26})\.parquet")
+_ROUND = re.compile(r"part-(\d{20})-")
+# Parts of one level merged into one part of the next: a table has at most FANOUT - 1 parts
+# per level, so a fresh reader opens O(log n) parts after n compactions.
+FANOUT = 4
 
 
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """Where a compacted part stands: its merge level, and the compaction rounds whose inbox
+    objects it holds (``first`` to ``last``)."""
+
+    level: int
+    first: int
+    last: int
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,19 @@ class Manifest:
     parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # inbox key -> when it was compacted; dropped once garbage collection deleted the object
     compacted: Mapping[str, dt.datetime] = field(default_factory=dict)
+    # live part -> its level and rounds; parts written before merging existed have none
+    info: Mapping[str, PartInfo] = field(default_factory=dict)
+    # part merged into a bigger one -> when; deleted once the grace period has passed
+    retired: Mapping[str, dt.datetime] = field(default_factory=dict)
+
+    def part_info(self, key: str) -> PartInfo:
+        """The level and rounds of live part ``key`` (level 0 of its own round by default)."""
+        found = self.info.get(key)
+        if found is not None:
+            return found
+        match = _ROUND.search(key.rsplit("/", 1)[-1])
+        seq = int(match.group(1)) if match else self.seq
+        return PartInfo(0, seq, seq)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +112,11 @@ class Manifest:
             "created_at": _iso(self.created_at or dt.datetime.now(dt.UTC)),
             "parts": {k: list(v) for k, v in sorted(self.parts.items())},
             "compacted": {k: _iso(v) for k, v in sorted(self.compacted.items())},
+            "part_info": {
+                k: {"level": v.level, "rounds": [v.first, v.last]}
+                for k, v in sorted(self.info.items())
+            },
+            "retired": {k: _iso(v) for k, v in sorted(self.retired.items())},
         }
 
     @classmethod
@@ -99,8 +131,15 @@ class Manifest:
                 compacted={
                     str(k): dt.datetime.fromisoformat(v) for k, v in data["compacted"].items()
                 },
+                info={
+                    str(k): PartInfo(int(v["level"]), int(v["rounds"][0]), int(v["rounds"][1]))
+                    for k, v in data.get("part_info", {}).items()
+                },
+                retired={
+                    str(k): dt.datetime.fromisoformat(v) for k, v in data.get("retired", {}).items()
+                },
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise CorruptObject(key, reason=f"malformed manifest ({exc!r})") from exc
 
 
@@ -134,6 +173,8 @@ class EventLog:
         self._manifest = Manifest()
         self._parsed: dict[str, list[Event]] = {}  # inbox objects never change: cache them
         self._tables: dict[str, tuple[tuple[int, tuple[str, ...]], pa.Table]] = {}
+        # Uncompacted inbox objects at the last read: what auto-compaction looks at.
+        self.backlog = 0
 
     # -- append ---------------------------------------------------------------------------------
     def append(self, events: Event | Iterable[Event]) -> list[str]:
@@ -186,6 +227,8 @@ class EventLog:
                 dt.datetime.now(dt.UTC),
                 {n: tuple(k for k in keys if k not in gone) for n, keys in base.parts.items()},
                 {k: at for k, at in base.compacted.items() if k not in again},
+                {k: v for k, v in base.info.items() if k not in gone},
+                base.retired,
             )
             try:
                 self._manifests.create(manifest.seq, manifest.to_json())
@@ -198,7 +241,9 @@ class EventLog:
 
     # -- reading --------------------------------------------------------------------------------
     def _uncompacted(self, manifest: Manifest) -> list[str]:
-        return [k for k in self.store.list(INBOX) if k not in manifest.compacted]
+        keys = [k for k in self.store.list(INBOX) if k not in manifest.compacted]
+        self.backlog = len(keys)
+        return keys
 
     def _read_inbox(self, keys: Iterable[str]) -> list[Event]:
         events: list[Event] = []
@@ -340,7 +385,8 @@ class EventLog:
 
     # -- compaction -----------------------------------------------------------------------------
     def compact(self, *, now: dt.datetime | None = None) -> CompactionResult:
-        """Fold the uncompacted inbox into new Parquet parts and collect expired objects.
+        """Fold the uncompacted inbox into new Parquet parts, merge parts level by level, and
+        collect what the grace period allows.
 
         Safe to run concurrently with writers and with other compactors, and to re-run after a
         crash at any point.
@@ -355,53 +401,86 @@ class EventLog:
             events = list({e.event_id: e for e in self._read_inbox(keys)}.values())
             keys = [k for k in keys if k in self._parsed]  # unreadable objects stay in the inbox
             seq = base.seq + 1
-            parts = {name: list(existing) for name, existing in base.parts.items()}
-            written: list[str] = []
+            round_ = _Round(seq, base)
             for name, table in events_to_tables(events).items():
                 if table.num_rows:
-                    key = f"{COMPACTED}/{name}/part-{seq:020d}-{new_id()}.parquet"
-                    self._write_part(key, table)
-                    parts.setdefault(name, []).append(key)
-                    written.append(key)
+                    round_.add(name, self._write_new_part(name, seq, table), PartInfo(0, seq, seq))
+            for name in sorted(round_.parts):
+                self._merge(name, round_)
             expired = {k for k, at in base.compacted.items() if now - at >= self.grace}
-            if not keys and not expired:
+            expired_parts = {k for k, at in base.retired.items() if now - at >= self.grace}
+            if not keys and not expired and not expired_parts and not round_.written:
                 deleted_parts = self._collect_parts(base, now)
                 return CompactionResult(base.seq, 0, 0, 0, 0, deleted_parts)
-            # Delete expired inbox objects *before* the manifest forgets them: a crash in
-            # between leaves them listed as compacted, so they are never compacted twice.
-            for key in sorted(expired):
+            # Delete expired objects *before* the manifest forgets them: a crash in between
+            # leaves them listed, so an inbox object is never compacted twice and a part
+            # never becomes an orphan that only its (old) id could age.
+            for key in sorted(expired | expired_parts):
                 self.store.delete(key)
             compacted = {k: at for k, at in base.compacted.items() if k not in expired}
             compacted.update(dict.fromkeys(keys, now))
-            if not all(self.store.exists(k) for k in written):
+            retired = {k: at for k, at in base.retired.items() if k not in expired_parts}
+            retired.update(dict.fromkeys(round_.merged_away, now))
+            if not all(self.store.exists(k) for k in round_.written):
                 # Another compactor's clock ran far ahead and collected our fresh parts as
                 # orphans; committing would name missing files. Start the round again.
                 continue
-            manifest = Manifest(seq, now, {k: tuple(v) for k, v in parts.items()}, compacted)
+            live = {name: tuple(v) for name, v in round_.parts.items()}
+            named = {k for v in live.values() for k in v}
+            info = {k: v for k, v in round_.info.items() if k in named}
+            manifest = Manifest(seq, now, live, compacted, info, retired)
             try:
                 self._manifests.create(seq, manifest.to_json())
             except AlreadyExists:
-                for key in written:  # another compactor won this round; ours are orphans
+                for key in round_.written:  # another compactor won this round; ours are orphans
                     self.store.delete(key)
                 continue
             self._manifests.write_hint(seq)
             self._manifest = manifest
             for key in expired:
                 self._parsed.pop(key, None)
-            deleted_parts = self._collect_parts(manifest, now)
+            deleted_parts = len(expired_parts) + self._collect_parts(manifest, now)
             return CompactionResult(
-                seq, len(keys), len(events), len(written), len(expired), deleted_parts
+                seq, len(keys), len(events), len(round_.written), len(expired), deleted_parts
             )
 
-    def _write_part(self, key: str, table: pa.Table) -> None:
+    def _write_new_part(self, name: str, seq: int, table: pa.Table) -> str:
         import pyarrow.parquet as pq
 
+        key = f"{COMPACTED}/{name}/part-{seq:020d}-{new_id()}.parquet"
         with self.store.open(key, "wb") as f:
             pq.write_table(table.sort_by("at"), f, compression="zstd")
+        return key
+
+    def _merge(self, name: str, round_: _Round) -> None:
+        """Merge ``FANOUT`` parts of one level into one of the next, lowest level first, until
+        no level of table ``name`` has that many."""
+        import pyarrow as pa
+
+        while True:
+            levels: dict[int, list[str]] = {}
+            for key in round_.parts[name]:
+                levels.setdefault(round_.part_info(key).level, []).append(key)
+            full = sorted(level for level, keys in levels.items() if len(keys) >= FANOUT)
+            if not full:
+                return
+            group = levels[full[0]][:FANOUT]
+            tables = [read_parquet_object(self.store, k) for k in group]
+            merged = _dedup(pa.concat_tables(tables, promote_options="default"))
+            spans = [round_.part_info(k) for k in group]
+            info = PartInfo(full[0] + 1, min(i.first for i in spans), max(i.last for i in spans))
+            key = self._write_new_part(name, round_.seq, merged)
+            round_.replace(name, group, key, info)
+            for old in group:
+                if old in round_.written:  # written by this round: no reader ever saw it
+                    round_.written.remove(old)
+                    self.store.delete(old)
+                else:
+                    round_.merged_away.append(old)
 
     def _collect_parts(self, manifest: Manifest, now: dt.datetime) -> int:
         """Delete parts no manifest references (from crashed or losing compactions)."""
-        live = {k for keys in manifest.parts.values() for k in keys}
+        live = {k for keys in manifest.parts.values() for k in keys} | set(manifest.retired)
         deleted = 0
         for name in {t.name for t in KINDS.values()}:
             for key in self.store.list(f"{COMPACTED}/{name}"):
@@ -418,6 +497,37 @@ class EventLog:
                     self.store.delete(key)
                     deleted += 1
         return deleted
+
+
+@dataclass
+class _Round:
+    """The parts one compaction round is putting together on top of manifest ``base``."""
+
+    seq: int
+    base: Manifest
+    parts: dict[str, list[str]] = field(default_factory=dict)
+    info: dict[str, PartInfo] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    merged_away: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.parts = {name: list(keys) for name, keys in self.base.parts.items()}
+        self.info = {k: self.base.part_info(k) for keys in self.parts.values() for k in keys}
+
+    def part_info(self, key: str) -> PartInfo:
+        return self.info[key]
+
+    def add(self, name: str, key: str, info: PartInfo) -> None:
+        self.parts.setdefault(name, []).append(key)
+        self.info[key] = info
+        self.written.append(key)
+
+    def replace(self, name: str, group: list[str], key: str, info: PartInfo) -> None:
+        keys = self.parts[name]
+        keys[keys.index(group[0])] = key
+        self.parts[name] = [k for k in keys if k not in group]
+        self.info[key] = info
+        self.written.append(key)
 
 
 def _dedup(table: pa.Table) -> pa.Table:

@@ -13,7 +13,7 @@ import pytest
 from arco_nb import Workspace
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.doctor import QUARANTINE
-from arco_nb.catalog.eventlog import MANIFESTS
+from arco_nb.catalog.eventlog import FANOUT, MANIFESTS, PartInfo
 from arco_nb.catalog.log import LOG_PREFIX
 from arco_nb.flow.assets import Registry, sql_asset
 from tests.conftest import S3Endpoint
@@ -285,3 +285,23 @@ def test_repair_while_runs_and_compactions_go_on(local_root: str) -> None:
     after = Workspace(local_root).sql("select count(*) from arco.lineage").fetchall()[0][0]
     assert after == edges + len(acked), "each forced run of b adds one edge; none was lost"
     assert Workspace(local_root).doctor().clean
+
+
+def test_a_damaged_merged_part_reopens_every_round_it_holds(memory_root: str) -> None:
+    ws = Workspace(memory_root, registry=_registry())
+    for _ in range(FANOUT):
+        assert ws.run(force=True).status == "succeeded"
+        ws.compact()
+    facts = _facts(ws)
+    manifest = ws.events.manifest()
+    (merged,) = manifest.parts["materializations"]
+    assert manifest.part_info(merged) == PartInfo(1, 1, FANOUT)
+    ws.store.write(merged, b"PAR1 torn")
+    (finding,) = ws.doctor(repair=True).findings
+    assert finding.repaired
+    inbox = len(manifest.compacted)  # every round's objects, none collected yet
+    assert f"its {inbox} inbox objects will be compacted again" in finding.remedy
+    assert _facts(ws) == facts
+    ws.compact()
+    assert _facts(ws) == facts
+    assert ws.doctor().clean

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import uuid
@@ -21,7 +22,7 @@ from arco_nb import (
     TenantScope,
 )
 from arco_nb.catalog.catalog import Catalog
-from arco_nb.catalog.eventlog import INBOX, MANIFESTS, EventLog
+from arco_nb.catalog.eventlog import FANOUT, INBOX, MANIFESTS, EventLog
 from arco_nb.catalog.events import Event
 from arco_nb.core.ids import _encode, new_id
 from tests.catalog.conftest import ORDERS
@@ -385,3 +386,73 @@ def test_reads_reuse_what_has_not_changed(log: EventLog) -> None:
     assert sorted(after.column("event_id").to_pylist()) == sorted(
         second.column("event_id").to_pylist()
     )
+
+
+def _levels(log: EventLog, table: str = "run_transitions") -> list[int]:
+    manifest = log.manifest()
+    return sorted(manifest.part_info(k).level for k in manifest.parts.get(table, ()))
+
+
+def test_parts_merge_level_by_level(log: EventLog, store: ObjectStore) -> None:
+    """After n compactions a table has at most FANOUT - 1 parts per level: O(log n) parts."""
+    import math
+
+    import pyarrow.parquet as pq
+
+    events = []
+    for i in range(1, 101):
+        events.append(_run(f"r{i}", "queued", i))
+        log.append(events[-1])
+        log.compact(now=T0 + dt.timedelta(seconds=i))
+        levels = _levels(log)
+        assert all(levels.count(n) < FANOUT for n in set(levels)), (i, levels)
+        assert len(levels) <= (FANOUT - 1) * (math.floor(math.log(i, FANOUT)) + 1)
+    assert _levels(log) == [1, 2, 2, 3]  # 100 = 1·4³ + 2·4² + 1·4 + 0: 1210 in base 4
+    assert _ids(log) == sorted(e.event_id for e in events)
+    manifest = log.manifest()
+    live = manifest.parts["run_transitions"]
+    assert sum(pq.ParquetFile(store.open(k)).metadata.num_rows for k in live) == 100, "once each"
+    rounds = sorted((manifest.part_info(k).first, manifest.part_info(k).last) for k in live)
+    assert rounds[0][0] == 1
+    assert rounds[-1][1] == 100
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(rounds)), "contiguous"
+
+
+def test_merged_parts_stay_for_the_grace_period(log: EventLog, store: ObjectStore) -> None:
+    for i in range(FANOUT - 1):
+        log.append(_run(f"r{i}", "queued", i))
+        log.compact(now=T0)
+    before = log.manifest().parts["run_transitions"]
+    log.append(_run("last", "queued"))
+    log.compact(now=T0)
+    manifest = log.manifest()
+    assert _levels(log) == [1]
+    assert set(manifest.retired) == set(before), "a reader of the old manifest still finds them"
+    assert all(store.exists(k) for k in before)
+    assert log.compact(now=T0 + dt.timedelta(minutes=4)).parts_deleted == 0
+    assert all(store.exists(k) for k in before)
+    assert log.compact(now=T0 + dt.timedelta(minutes=5)).parts_deleted == len(before)
+    assert not any(store.exists(k) for k in before)
+    assert log.manifest().retired == {}
+    assert len(_ids(log)) == FANOUT
+
+
+def test_a_root_compacted_before_merging_existed_is_merged(
+    log: EventLog, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arco_nb.catalog import eventlog
+
+    monkeypatch.setattr(eventlog, "FANOUT", 10_000)  # as before merging: a part per round
+    for i in range(9):
+        log.append(_run(f"r{i}", "queued", i))
+        log.compact(now=T0)
+    newest = log.manifest().seq
+    old = json.loads(store.read(f"{MANIFESTS}/{newest:020d}.json"))
+    del old["part_info"], old["retired"]  # what an older Arco wrote
+    store.write(f"{MANIFESTS}/{newest:020d}.json", json.dumps(old).encode())
+    monkeypatch.undo()
+    reader = EventLog(store)
+    assert _levels(reader) == [0] * 9
+    reader.compact(now=T0)  # no new event: merging alone is reason enough for a round
+    assert _levels(reader) == [0, 1, 1]
+    assert len(_ids(reader)) == 9
