@@ -256,6 +256,7 @@ class Workspace:
         observer
             Called with every event of the run as it is recorded (progress displays).
         """
+        from arco_nb.catalog.autocompact import maybe_compact
         from arco_nb.flow.execute import execute_plan
         from arco_nb.flow.executors import dask_client
         from arco_nb.flow.plan import build_plan
@@ -275,7 +276,7 @@ class Workspace:
         if executor == "dask" and client is None:
             own_client = client = dask_client(scheduler or self.settings.dask_scheduler)
         try:
-            return execute_plan(
+            result = execute_plan(
                 plan,
                 graph,
                 store=self.store,
@@ -292,6 +293,8 @@ class Workspace:
         finally:
             if own_client is not None:
                 own_client.close()
+        maybe_compact(self.events, threshold=self.settings.auto_compact)
+        return result
 
     def read(self, asset: str, partition: str | None = None) -> pa.Table:
         """The data of ``asset``'s latest materialization, as an Arrow table.

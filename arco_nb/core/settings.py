@@ -33,6 +33,7 @@ from typing import Any, Literal, get_args
 from arco_nb.core.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_AUTO_COMPACT",
     "DEFAULT_EXECUTOR",
     "DEFAULT_MAX_PARTITIONS",
     "DEFAULT_ROOT",
@@ -56,6 +57,7 @@ DEFAULT_WORKSPACE = "default"
 RUNS_FILE_VARIABLE = "ARCO_RUNS_FILE"
 DEFAULT_RUN_LEASE = 60  # seconds a run is presumed alive after its writer last renewed it
 DEFAULT_MAX_PARTITIONS = 10_000  # keys of one asset in one plan: a 27-year daily backfill
+DEFAULT_AUTO_COMPACT = 200  # uncompacted inbox objects after which a run compacts (0: never)
 ExecutorName = Literal["inline", "threads", "dask"]
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 DEFAULT_EXECUTOR: ExecutorName = "inline"
@@ -94,6 +96,7 @@ class Settings:
     dask_scheduler: str | None = None
     max_partitions: int = DEFAULT_MAX_PARTITIONS
     run_lease: int = DEFAULT_RUN_LEASE
+    auto_compact: int = DEFAULT_AUTO_COMPACT
 
     @classmethod
     def from_env(
@@ -108,6 +111,7 @@ class Settings:
         dask_scheduler: str | None = None,
         max_partitions: int | None = None,
         run_lease: int | None = None,
+        auto_compact: int | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """The settings: each argument given (not ``None``) wins, then its variable, then the
@@ -140,6 +144,12 @@ class Settings:
                 run_lease if run_lease is not None else var("ARCO_RUN_LEASE_S"),
                 "ARCO_RUN_LEASE_S",
                 DEFAULT_RUN_LEASE,
+            ),
+            auto_compact=_positive(
+                auto_compact if auto_compact is not None else var("ARCO_AUTO_COMPACT"),
+                "ARCO_AUTO_COMPACT",
+                DEFAULT_AUTO_COMPACT,
+                least=0,
             ),
         )
 
@@ -177,16 +187,16 @@ def env_executor(environ: Mapping[str, str] | None = None) -> ExecutorName:
         return DEFAULT_EXECUTOR
 
 
-def _positive(value: object, name: str, default: int) -> int:
-    """``value`` as a whole number of at least 1 (``None``: ``default``)."""
+def _positive(value: object, name: str, default: int, *, least: int = 1) -> int:
+    """``value`` as a whole number of at least ``least`` (``None``: ``default``)."""
     if value is None:
         return default
     try:
         number = int(str(value).strip().replace("_", ""))
     except ValueError:
-        number = 0
-    if number < 1 or isinstance(value, bool | float):
-        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+        number = least - 1
+    if number < least or isinstance(value, bool | float):
+        raise ConfigError(f"{name} must be a whole number of at least {least}, not {value!r}")
     return number
 
 
