@@ -145,3 +145,10 @@ def test_soak(tmp_path: Path) -> None:
 
     report = ws.doctor()
     assert report.clean, report.findings
+    abandoned = sum(s == "abandoned" for s in listed.values())
+    print(
+        f"\nsoak: {kills} kills; acknowledged: {len(runs)} runs, {len(defines)} definitions, "
+        f"{sum(a['op'] == 'compact' for a in acks['m'])} compactions, "
+        f"{sum(a['op'] == 'gc' for a in acks['m'])} gc passes; {abandoned} runs abandoned; "
+        f"catalog at version {len(history)}; doctor checked {dict(report.checked)}"
+    )
