@@ -23,8 +23,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from arco_nb import Workspace
-from arco_nb.flow.assets import Registry, sql_asset
+from arco_nb.flow.assets import Registry, asset, sql_asset
 
 COMPACTION_GRACE = dt.timedelta(seconds=2)
 GC_GRACE = dt.timedelta(seconds=5)
@@ -39,6 +41,17 @@ def _acks(path: Path) -> Any:
         os.fsync(f.fileno())
 
     return ack
+
+
+def define_slow(name: str, registry: Registry, marker: Path) -> None:
+    """A Python asset that runs in every run and says when it starts: the test's cue that
+    a run is under way (its queued and running events are recorded by then)."""
+
+    @asset(name=f"{name}_slow", deps=[f"{name}_a"], registry=registry)
+    def slow(**upstream: object) -> pa.Table:
+        marker.write_text(str(time.time_ns()))
+        time.sleep(0.4)
+        return pa.table({"x": [len(upstream)]})
 
 
 def pipeline(name: str, ws: Workspace, registry: Registry, ack: Any) -> None:
@@ -65,6 +78,8 @@ def main(mode: str, name: str, root: str, folder: str) -> None:
     out = Path(folder)
     ack = _acks(out / f"{name}.jsonl")
     registry = Registry()
+    if mode == "pipeline":
+        define_slow(name, registry, out / f"{name}.in-run")
     ws = Workspace(root, registry=registry, grace=COMPACTION_GRACE)
     print("READY", flush=True)
     while not (out / "stop").exists():
