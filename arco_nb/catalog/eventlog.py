@@ -320,43 +320,53 @@ class EventLog:
         Parts and inbox objects never change once written, so the result is kept until the
         manifest or the inbox listing does.
         """
-        import pyarrow as pa
+        return self.read_tables([name])[name]
 
-        if name not in {t.name for t in KINDS.values()}:
-            raise QueryError(
-                f"No fact table {name!r}",
-                hint="Fact tables: " + ", ".join(sorted(t.name for t in KINDS.values())),
-            )
+    def read_tables(self, names: Iterable[str]) -> dict[str, pa.Table]:
+        """Several fact tables as :meth:`read_table` gives them, from one listing of the inbox."""
+        wanted = list(names)
+        known_tables = {t.name for t in KINDS.values()}
+        for name in wanted:
+            if name not in known_tables:
+                raise QueryError(
+                    f"No fact table {name!r}",
+                    hint="Fact tables: " + ", ".join(sorted(known_tables)),
+                )
         for attempt in range(3):
             manifest = self.manifest()
             keys = tuple(self._uncompacted(manifest))
-            state = (manifest.seq, keys)
-            cached = self._tables.get(name)
-            if cached is not None and cached[0] == state:
-                return cached[1]
-            # Same manifest, more inbox objects: convert only the new ones.
-            known: set[str] = set()
-            pieces: list[pa.Table] = []
-            if cached is not None and cached[0][0] == manifest.seq:
-                known = set(cached[0][1])
-                if known <= set(keys):
-                    pieces = [cached[1]]
-                else:
-                    known = set()
             try:
-                fresh = self._read_inbox([k for k in keys if k not in known])
+                return {name: self._table_at(name, manifest, keys) for name in wanted}
             except ObjectNotFound:
                 if attempt == 2:  # pragma: no cover - three collections in a row
                     raise
                 continue  # a compaction committed and collected an object meanwhile
-            if not pieces:
-                pieces = [read_parquet_object(self.store, k) for k in manifest.parts.get(name, ())]
-            pieces.append(events_to_tables(fresh)[name])
-            # Parts written by a newer minor version may carry extra columns (ADR 0006).
-            table = _dedup(pa.concat_tables(pieces, promote_options="default"))
-            self._tables[name] = (state, table)
-            return table
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _table_at(self, name: str, manifest: Manifest, keys: tuple[str, ...]) -> pa.Table:
+        import pyarrow as pa
+
+        state = (manifest.seq, keys)
+        cached = self._tables.get(name)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        # Same manifest, more inbox objects: convert only the new ones.
+        known: set[str] = set()
+        pieces: list[pa.Table] = []
+        if cached is not None and cached[0][0] == manifest.seq:
+            known = set(cached[0][1])
+            if known <= set(keys):
+                pieces = [cached[1]]
+            else:
+                known = set()
+        fresh = self._read_inbox([k for k in keys if k not in known])
+        if not pieces:
+            pieces = [read_parquet_object(self.store, k) for k in manifest.parts.get(name, ())]
+        pieces.append(events_to_tables(fresh)[name])
+        # Parts written by a newer minor version may carry extra columns (ADR 0006).
+        table = _dedup(pa.concat_tables(pieces, promote_options="default"))
+        self._tables[name] = (state, table)
+        return table
 
     def events(self, *, run_id: str | None = None) -> list[Event]:
         """Every recorded event (of one run), deduplicated, rebuilt from the fact tables."""

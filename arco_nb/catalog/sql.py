@@ -24,7 +24,6 @@ from arco_nb.catalog.events import (
     KINDS,
     RUN_FINISHED,
     TASK_FINISHED,
-    events_to_tables,
 )
 from arco_nb.catalog.parquet import damaged, read_parquet_object
 from arco_nb.catalog.snapshot import SNAPSHOT_FILES, snapshot_tables
@@ -71,10 +70,12 @@ _DERIVED = {
                    coalesce(max(lease_s), {DEFAULT_RUN_LEASE}) AS lease_s,
                    max("at") AS seen
             FROM {{run_transitions}} GROUP BY run_id),
-        seen AS (
+        open AS (SELECT run_id FROM r WHERE status NOT IN {_TERMINAL_RUN}),
+        seen AS (  -- only runs still open can have been abandoned
             SELECT run_id, max("at") AS seen FROM (
-                SELECT run_id, "at" FROM {{task_transitions}}
-                UNION ALL SELECT run_id, "at" FROM {{heartbeats}})
+                SELECT run_id, "at" FROM {{task_transitions}} SEMI JOIN open USING (run_id)
+                UNION ALL
+                SELECT run_id, "at" FROM {{heartbeats}} SEMI JOIN open USING (run_id))
             GROUP BY run_id)
         SELECT r.run_id,
                CASE WHEN r.status NOT IN {_TERMINAL_RUN}
@@ -172,7 +173,8 @@ class MetadataSQL:
         self.con = sandboxed_connection(read_dirs)
         self._lock = threading.Lock()
         self._tier1_version = -1
-        self._manifest_seq = -1
+        self._facts: dict[str, pa.Table] = {}
+        self._views = False
         self.con.execute("CREATE SCHEMA arco")
 
     def sql(self, query: str, params: Sequence[object] | None = None) -> duckdb.DuckDBPyRelation:
@@ -233,27 +235,20 @@ class MetadataSQL:
         if state.version != self._tier1_version:
             self._tier1(state.version)
             self._tier1_version = state.version
-        manifest, fresh = self.events.snapshot()
-        fresh_tables = events_to_tables(fresh)
-        for name, table in fresh_tables.items():
-            self.con.register(f"_arco_fresh_{name}", table)
-        if manifest.seq != self._manifest_seq or self._manifest_seq < 0:
-            for table in KINDS.values():
-                parts = list(manifest.parts.get(table.name, ()))
-                source = self._parquet(f"_arco_parts_{table.name}", parts, fresh_tables[table.name])
-                self.con.execute(
-                    f"CREATE OR REPLACE VIEW _arco_all_{table.name} AS SELECT * FROM "
-                    f"(SELECT * FROM {source} UNION ALL BY NAME "
-                    f"SELECT * FROM _arco_fresh_{table.name}) "
-                    'QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY "at") = 1'
-                )
-            self._manifest_seq = manifest.seq
+        # Deduplicated by the event log, in Arrow, and kept until its parts or inbox change:
+        # a query does not decode Parquet or deduplicate again.
+        for name, facts in self.events.read_tables(t.name for t in KINDS.values()).items():
+            if self._facts.get(name) is not facts:
+                self.con.register(f"_arco_all_{name}", facts)
+                self._facts[name] = facts
+        if not self._views:
             names = {t.name: f"_arco_all_{t.name}" for t in KINDS.values()}
             for view, body in _DERIVED.items():
                 if "{" in body:
                     self.con.execute(
                         f"CREATE OR REPLACE VIEW arco.{view} AS {body.format(**names)}"
                     )
+            self._views = True
 
     def _tier1(self, version: int) -> None:
         files = self.catalog.record(version).snapshot if version else {}

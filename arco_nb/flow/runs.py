@@ -78,17 +78,22 @@ def list_runs(
             "r.status = ?": status,
         }
     )
+    # The page of runs first, then the tasks of those runs only.
     rows = sql(
         f"""
-        select r.run_id, r.status, r.plan_id, r.executor, r.queued_at, r.finished_at,
+        with page as (
+            select r.run_id, r.status, r.plan_id, r.executor, r.queued_at, r.finished_at
+            from arco.runs r where {where}
+            order by r.queued_at desc, r.run_id desc
+            {"limit ?" if limit is not None else ""})
+        select p.run_id, p.status, p.plan_id, p.executor, p.queued_at, p.finished_at,
                count(t.asset) filter (where t.status = 'succeeded'),
                count(t.asset) filter (where t.status = 'up_to_date'),
                list(distinct t.asset order by t.asset) filter (where t.status = 'failed'),
                count(t.asset) filter (where t.status = 'skipped')
-        from arco.runs r left join arco.task_runs t using (run_id)
-        where {where}
-        group by all order by r.queued_at desc, r.run_id desc
-        {"limit ?" if limit is not None else ""}""",
+        from page p left join arco.task_runs t
+             on t.run_id = p.run_id and t.run_id in (select run_id from page)
+        group by all order by p.queued_at desc, p.run_id desc""",
         [*params, max(int(limit), 0)] if limit is not None else params,
     ).fetchall()
     return [
