@@ -172,34 +172,38 @@ class _Doctor:
         self.store.delete(key)
         return True
 
-    def _numbers(self, prefix: str) -> tuple[dict[int, str], list[int]]:
-        """Numbered objects under ``prefix``, and the numbers missing below the highest."""
+    def _gaps(
+        self, kind: str, prefix: str, names: tuple[str, str], consequence: str
+    ) -> dict[int, str]:
+        """The numbered objects under ``prefix``; each number missing below the highest is a
+        finding (``names``: what one object is called, and what the highest is called)."""
         found: dict[int, str] = {}
         for key in self.store.list(prefix):
             match = _NUMBERED.fullmatch(key.rsplit("/", 1)[-1])
             if match is not None:
                 found[int(match.group(1))] = key
         top = max(found, default=0)
-        missing = [
-            n
-            for n in range(1, top + 1)
-            if n not in found and not self.store.exists(f"{prefix}/{n:020d}.json")
-        ]
-        return found, missing
+        for n in range(1, top + 1):
+            key = f"{prefix}/{n:020d}.json"
+            if n not in found and not self.store.exists(key):  # a listing is not one instant
+                self._found(
+                    kind,
+                    key,
+                    f"{names[0]} {n} is missing, but {names[1]} {top} exists after it",
+                    f"{_RESTORE}: {consequence}",
+                    repaired=False,
+                )
+        return found
 
     # -- Tier 1 ---------------------------------------------------------------------------------
     def _log(self) -> dict[int, CommitInfo]:
-        found, missing = self._numbers(LOG_PREFIX)
-        top = max(found, default=0)
-        for n in missing:
-            self._found(
-                "log",
-                f"{LOG_PREFIX}/{n:020d}.json",
-                f"commit record {n} is missing, but version {top} exists after it",
-                f"{_RESTORE}: nothing in the workspace can rebuild a commit record, and the "
-                "catalog takes no commit until the gap is filled",
-                repaired=False,
-            )
+        found = self._gaps(
+            "log",
+            LOG_PREFIX,
+            ("commit record", "version"),
+            "nothing in the workspace can rebuild a commit record, and the catalog takes no "
+            "commit until the gap is filled",
+        )
         log = CommitLog(self.store)
         records: dict[int, CommitInfo] = {}
         for n in sorted(found):
@@ -261,16 +265,12 @@ class _Doctor:
 
     # -- Tier 2 ---------------------------------------------------------------------------------
     def _manifests(self) -> Manifest:
-        found, missing = self._numbers(MANIFESTS)
-        top = max(found, default=0)
-        for n in missing:
-            self._found(
-                "manifest",
-                f"{MANIFESTS}/{n:020d}.json",
-                f"compaction manifest {n} is missing, but manifest {top} exists after it",
-                f"{_RESTORE}: compaction writes nothing until the gap is filled",
-                repaired=False,
-            )
+        found = self._gaps(
+            "manifest",
+            MANIFESTS,
+            ("compaction manifest", "manifest"),
+            "compaction writes nothing until the gap is filled",
+        )
         self._count("manifests", len(found))
         for n in sorted(found, reverse=True):  # the newest readable one is what readers use
             try:
