@@ -12,10 +12,11 @@ Repair never deletes anything: a damaged object is *moved* under
 
 * A damaged or missing **snapshot file** is rebuilt from the commit log: the catalog state at
   the version that wrote it, replayed from version 0, written again under the same key.
-* A damaged or missing **part** leaves the newest manifest through a new manifest, in which the
-  inbox objects of the compaction round that wrote it (those still present) count as not
-  compacted: the next compaction folds them again, and reads deduplicate by event id. Facts of
-  objects that were already collected cannot come back; the finding says how many.
+* A damaged or missing **part** leaves the newest manifest through a new manifest, after the
+  events of the inbox objects of the compaction rounds it holds (those still present) were
+  appended again as one new inbox object: the next compaction folds them again, and reads
+  deduplicate by event id. Facts of objects that were already collected cannot come back; the
+  finding says how many.
 * A damaged **newest manifest** is moved aside: readers fall back to the one before it, and the
   next compaction folds that round's inbox objects again.
 * A damaged **inbox object** is moved aside (readers already skip it, with a warning each time).
@@ -35,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.eventlog import INBOX, MANIFESTS, EventLog, Manifest
-from arco_nb.catalog.events import parse_inbox_object
+from arco_nb.catalog.events import Event, inbox_object, parse_inbox_object
 from arco_nb.catalog.log import LOG_PREFIX, CommitInfo, CommitLog
 from arco_nb.catalog.model import CatalogState
 from arco_nb.catalog.parquet import damaged, read_parquet_object
@@ -309,20 +310,35 @@ class _Doctor:
                 remedy = "`doctor --repair` drops it and compacts its inbox objects again"
                 self._found("part", key, problem, remedy, repaired=False)
             return
+        # The events of the inbox objects behind each damaged part are read *now* and appended
+        # again as a new object before the part is dropped: a compaction running meanwhile may
+        # be deleting those objects (past their grace period), and must not take the facts
+        # with them.
         present = set(self.store.list(INBOX))
-        reopen: set[str] = set()
+        saved: list[Event] = []
         outcome: dict[str, str] = {}
         for key in bad:
             moved = self._move_aside(key)
             round_keys = self._round(key, manifest)
-            lost = len(round_keys - present)
-            reopen |= round_keys & present
+            read = 0
+            for inbox_key in sorted(round_keys & present):
+                try:
+                    saved.extend(parse_inbox_object(self.store.read(inbox_key), key=inbox_key))
+                except (ObjectNotFound, CorruptObject):
+                    continue  # collected meanwhile, or damaged (reported by _inbox)
+                read += 1
+            lost = len(round_keys) - read
             outcome[key] = (
                 ("moved to quarantine; " if moved else "")
-                + f"its {len(round_keys & present)} inbox objects will be compacted again"
+                + f"its {read} inbox objects will be compacted again"
                 + (f"; {lost} were already collected, and their facts are lost" if lost else "")
             )
-        self.events.drop_parts(bad, reopen=reopen)
+        if saved:
+            day = min(e.at for e in saved).strftime("%Y-%m-%d")
+            body = canonical_json(inbox_object(list({e.event_id: e for e in saved}.values())))
+            with contextlib.suppress(AlreadyExists):  # this repair's own, written already
+                self.store.put_if_absent(f"{INBOX}/{day}/repair-{self.repair_id}.json", body)
+        self.events.drop_parts(bad)
         for key, problem in bad.items():
             self._found("part", key, problem, outcome[key], repaired=True)
 

@@ -215,18 +215,17 @@ class EventLog:
         if it cannot be read)."""
         return Manifest.from_json(self._manifests.read(seq), key=self._manifests.key(seq))
 
-    def drop_parts(self, parts: Iterable[str], *, reopen: Iterable[str]) -> Manifest:
-        """Commit a manifest that no longer names ``parts`` and in which the inbox objects
-        ``reopen`` are not compacted, so the next compaction folds them again (repairing a
-        damaged part: reads deduplicate the events that end up in two parts)."""
-        gone, again = set(parts), set(reopen)
+    def drop_parts(self, parts: Iterable[str]) -> Manifest:
+        """Commit a manifest that no longer names ``parts`` (repairing a damaged part, whose
+        events the repair has appended again)."""
+        gone = set(parts)
         while True:
             base = self.manifest()
             manifest = Manifest(
                 base.seq + 1,
                 dt.datetime.now(dt.UTC),
                 {n: tuple(k for k in keys if k not in gone) for n, keys in base.parts.items()},
-                {k: at for k, at in base.compacted.items() if k not in again},
+                base.compacted,
                 {k: v for k, v in base.info.items() if k not in gone},
                 base.retired,
             )

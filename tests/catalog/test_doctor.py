@@ -305,3 +305,33 @@ def test_a_damaged_merged_part_reopens_every_round_it_holds(memory_root: str) ->
     ws.compact()
     assert _facts(ws) == facts
     assert ws.doctor().clean
+
+
+def test_a_compaction_collecting_the_inbox_during_repair_loses_nothing(
+    memory_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox objects behind a damaged part may be past their grace period, and a
+    compaction running meanwhile deletes such objects before it commits. Repair must have
+    saved their events by then."""
+    from arco_nb.catalog.eventlog import EventLog
+
+    ws = Workspace(memory_root, registry=_registry())
+    assert ws.run().status == "succeeded"
+    ws.compact()
+    facts = _facts(ws)
+    (part,) = ws.events.manifest().parts["materializations"]
+    ws.store.write(part, b"PAR1 torn")
+    real = EventLog.drop_parts
+
+    def compactor_meanwhile(log: EventLog, parts: Any) -> Any:
+        for key in log.manifest().compacted:  # what a compaction past the grace period deletes
+            log.store.delete(key)
+        return real(log, parts)
+
+    monkeypatch.setattr(EventLog, "drop_parts", compactor_meanwhile)
+    (finding,) = ws.doctor(repair=True).findings
+    assert finding.repaired
+    assert "lost" not in finding.remedy
+    assert _facts(ws) == facts, "the events were appended again before the objects went"
+    ws.compact()
+    assert _facts(ws) == facts
