@@ -400,10 +400,13 @@ class EventLog:
         Safe to run concurrently with writers and with other compactors, and to re-run after a
         crash at any point.
         """
-        now = now or dt.datetime.now(dt.UTC)
-        if now.tzinfo is None:
+        given = now
+        if given is not None and given.tzinfo is None:
             raise ConfigError("compact(now=...) needs a timezone-aware time", hint="Use UTC")
         while True:
+            # A fresh time per attempt: a lost race or a long merge must not backdate what
+            # this round compacts or retires, which would shorten their grace period.
+            now = given or dt.datetime.now(dt.UTC)
             base = self.manifest()
             keys = self._uncompacted(base)
             # Replayed appends put the same event in several objects; store it once.
