@@ -417,8 +417,15 @@ class EventLog:
             for name, table in events_to_tables(events).items():
                 if table.num_rows:
                     round_.add(name, self._write_new_part(name, seq, table), PartInfo(0, seq, seq))
-            for name in sorted(round_.parts):
-                self._merge(name, round_)
+            try:
+                for name in sorted(round_.parts):
+                    self._merge(name, round_)
+            except _StaleBase:
+                # A part of our base left the manifest meanwhile (doctor dropped it, or a
+                # compactor retired and collected it): start again from the newest manifest.
+                for key in round_.written:
+                    self.store.delete(key)
+                continue
             expired = {k for k, at in base.compacted.items() if now - at >= self.grace}
             expired_parts = {k for k, at in base.retired.items() if now - at >= self.grace}
             if not keys and not expired and not expired_parts and not round_.written:
@@ -477,7 +484,14 @@ class EventLog:
             if not full:
                 return
             group = levels[full[0]][:FANOUT]
-            tables = [read_parquet_object(self.store, k) for k in group]
+            try:
+                tables = [read_parquet_object(self.store, k) for k in group]
+            except (ObjectNotFound, CorruptObject):
+                if self._manifests.latest(round_.base.seq) > round_.base.seq:
+                    raise _StaleBase from None
+                # Damaged in the newest manifest: leave this table's parts as they are, so
+                # the inbox is still compacted; `arco doctor --repair` deals with the part.
+                return
             merged = _dedup(pa.concat_tables(tables, promote_options="default"))
             spans = [round_.part_info(k) for k in group]
             info = PartInfo(full[0] + 1, min(i.first for i in spans), max(i.last for i in spans))
@@ -509,6 +523,10 @@ class EventLog:
                     self.store.delete(key)
                     deleted += 1
         return deleted
+
+
+class _StaleBase(Exception):
+    """A part of the round's base manifest is gone because a newer manifest dropped it."""
 
 
 @dataclass

@@ -456,3 +456,49 @@ def test_a_root_compacted_before_merging_existed_is_merged(
     reader.compact(now=T0)  # no new event: merging alone is reason enough for a round
     assert _levels(reader) == [0, 1, 1]
     assert len(_ids(reader)) == 9
+
+
+def test_a_damaged_part_stops_merging_but_not_compaction(
+    log: EventLog, store: ObjectStore
+) -> None:
+    for i in range(FANOUT - 1):
+        log.append(_run(f"r{i}", "queued", i))
+        log.compact(now=T0)
+    damaged = log.manifest().parts["run_transitions"][0]
+    store.write(damaged, b"PAR1 torn")
+    log.append(_run("last", "queued"))
+    result = log.compact(now=T0)  # a merge is due, and cannot read the damaged part
+    assert result.inbox_objects == 1, "the inbox is still folded in"
+    assert _levels(log) == [0] * FANOUT, "the table's parts stay as they were, for doctor"
+    assert damaged in log.manifest().parts["run_transitions"]
+
+
+def test_a_part_dropped_by_a_newer_manifest_restarts_the_round(
+    log: EventLog, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compactor whose base manifest names a part that doctor has meanwhile dropped (and
+    moved aside) starts again from the newest manifest instead of failing."""
+    from arco_nb.catalog import eventlog
+
+    for i in range(FANOUT - 1):
+        log.append(_run(f"r{i}", "queued", i))
+        log.compact(now=T0)
+    dropped = log.manifest().parts["run_transitions"][0]
+    kept = set(_ids(log)) - set(eventlog.read_parquet_object(store, dropped)["event_id"].to_pylist())
+    log.append(_run("last", "queued"))
+    real = eventlog.read_parquet_object
+    calls: list[str] = []
+
+    def repair_meanwhile(store_: ObjectStore, key: str) -> object:
+        if not calls:  # the first merge read: doctor drops the part just before it
+            EventLog(store).drop_parts([dropped])
+            store.delete(dropped)
+        calls.append(key)
+        return real(store_, key)
+
+    monkeypatch.setattr(eventlog, "read_parquet_object", repair_meanwhile)
+    result = log.compact(now=T0)
+    assert result.seq == log.manifest().seq
+    assert dropped not in log.manifest().parts["run_transitions"]
+    assert set(_ids(log)) == kept | {_run("last", "queued").event_id}
+    assert all(store.exists(k) for keys in log.manifest().parts.values() for k in keys)
