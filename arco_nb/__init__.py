@@ -10,6 +10,7 @@ from __future__ import annotations
 from arco_nb._extension import load_ipython_extension, unload_ipython_extension
 from arco_nb._version import __version__
 from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.checkpoints import Checkpoint
 from arco_nb.catalog.diff import CatalogDiff, Change, ChangeKind
 from arco_nb.catalog.doctor import DoctorFinding, DoctorReport
 from arco_nb.catalog.eventlog import CompactionResult, EventLog, Manifest, PartInfo
@@ -94,6 +95,7 @@ __all__ = [
     "CatalogView",
     "Change",
     "ChangeKind",
+    "Checkpoint",
     "Column",
     "CommitConflict",
     "CommitInfo",

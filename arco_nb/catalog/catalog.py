@@ -1,19 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """The Tier 1 catalog: strongly consistent, versioned, with no server.
 
-Commit protocol (DESIGN §3, ``docs/adr/0004-catalog-commit-protocol.md``):
+Commit protocol (DESIGN §3, ADRs 0004 and 0018):
 
 1. Refresh to the latest version N and apply the operations to it (invalid operations fail
    here, before anything is written).
-2. Write the resulting catalog as snapshot Parquet files under a fresh
-   ``catalog/snapshots/{commit_id}/``.
-3. Create ``catalog/_log/{N+1}.json`` put-if-absent, naming the operations and the snapshot.
-   That object's creation *is* the commit: before it nothing is visible, after it everything is.
-4. If another writer created N+1 first, read the versions that won. If they already made every
+2. Create ``catalog/_log/{N+1}.json`` put-if-absent, naming the operations. That object's
+   creation *is* the commit: before it nothing is visible, after it everything is. It is the
+   only object a commit writes, whatever the size of the catalog.
+3. If another writer created N+1 first, read the versions that won. If they already made every
    change of this commit (two writers defining the same thing), the commit is a no-op. If any
    touched an object this commit touches, raise :class:`~arco_nb.core.errors.CommitConflict`;
    otherwise re-apply on top of them and retry, with jittered exponential backoff, until the
    retry budget (30 minutes by default, Iceberg's) is spent (ADR 0015).
+
+Readers load the newest checkpoint (:mod:`arco_nb.catalog.checkpoints`) at or below the version
+they want and replay the records after it. The committer of every ``INTERVAL``-th version
+writes a checkpoint in a background thread, after its commit is acknowledged; a reader that had
+to replay more than ``REPLAY_LIMIT`` records writes one too.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ import itertools
 import random
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from arco_nb.catalog.checkpoints import INTERVAL, REPLAY_LIMIT, Checkpoint, Checkpoints
 from arco_nb.catalog.diff import CatalogDiff, diff_states
 from arco_nb.catalog.log import CommitInfo, CommitLog
 from arco_nb.catalog.model import (
@@ -50,9 +56,16 @@ from arco_nb.catalog.operations import (
     apply_all,
     dependents,
 )
-from arco_nb.catalog.snapshot import read_snapshot, write_snapshot
+from arco_nb.catalog.snapshot import read_snapshot
 from arco_nb.catalog.view import CatalogView
-from arco_nb.core.errors import AlreadyExists, CatalogError, CommitConflict, StorageError
+from arco_nb.core.errors import (
+    AlreadyExists,
+    ArcoError,
+    CatalogError,
+    CommitConflict,
+    CorruptObject,
+    ObjectNotFound,
+)
 from arco_nb.core.ids import new_id
 from arco_nb.core.storage import ObjectStore
 
@@ -61,8 +74,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Catalog"]
 
-SNAPSHOT_PREFIX = "catalog/snapshots"
-_REPLAY_LIMIT = 32  # beyond this many new versions, loading the snapshot is cheaper
+_STATES_KEPT = 8
 
 
 class Catalog(CatalogView):
@@ -105,8 +117,8 @@ class Catalog(CatalogView):
         self._log = CommitLog(store)
         self._lock = threading.RLock()
         self._states: dict[int, CatalogState] = {}
-        self._committed_files: dict[str, tuple[str, str]] = {}
-        self._committed_state: CatalogState | None = None
+        self.checkpoints = Checkpoints(store)
+        self._writers: list[threading.Thread] = []
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -125,7 +137,7 @@ class Catalog(CatalogView):
             latest = self._log.latest(current.version)
             if latest == current.version:
                 return current
-            if current.version and latest - current.version <= _REPLAY_LIMIT:
+            if current.version and latest - current.version <= REPLAY_LIMIT:
                 state = current
                 for version in range(current.version + 1, latest + 1):
                     state = self._log.record(version).apply(state)
@@ -135,14 +147,99 @@ class Catalog(CatalogView):
             return state
 
     def _load(self, version: int) -> CatalogState:
+        """The state at ``version``: the newest checkpoint at or below it, plus the records
+        after it replayed."""
         if version == 0:
             return CatalogState()
         cached = self._states.get(version)
-        if cached is None:
-            record = self._log.record(version)
-            cached = read_snapshot(self.store, record.snapshot, version)
-            self._states[version] = cached
-        return cached
+        if cached is not None:
+            return cached
+        candidates = self.checkpoints.candidates(version)
+        pending: list[CommitInfo] = []
+        state: CatalogState | None = None
+        while state is None:
+            floor = candidates[0] if candidates else 0
+            at = version - len(pending)
+            while at > floor:
+                record = self._log.record(at)
+                if record.snapshot:  # a version-1 record names a whole snapshot: a checkpoint
+                    state = read_snapshot(self.store, record.snapshot, at)
+                    break
+                pending.append(record)
+                at -= 1
+            if state is None:
+                state = self._read_checkpoint(floor)
+            if state is None:  # damaged: fall back to an older one and replay more
+                candidates = [v for v in self.checkpoints.versions() if v < floor][::-1]
+        for record in reversed(pending):
+            state = record.apply(state)
+        if len(pending) > REPLAY_LIMIT:
+            self._checkpoint_later(state)
+        if len(self._states) >= _STATES_KEPT:  # as_of views of old versions: keep a few
+            del self._states[next(iter(self._states))]
+        self._states[version] = state
+        return state
+
+    def _read_checkpoint(self, version: int) -> CatalogState | None:
+        if version == 0:
+            return CatalogState()
+        try:
+            checkpoint = self.checkpoints.read(version)
+            return read_snapshot(self.store, checkpoint.snapshot, version)
+        except (CorruptObject, ObjectNotFound) as exc:
+            warnings.warn(
+                f"Skipping the damaged catalog checkpoint of version {version} ({exc}); "
+                "replaying the log instead. `arco doctor --repair` rebuilds it",
+                stacklevel=4,
+            )
+            return None
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def checkpoint(self) -> Checkpoint:
+        """Make sure the latest version has a checkpoint (its snapshot Parquet files, which
+        any engine reads), writing one if needed, and return it."""
+        state = self.state
+        if state.version == 0:
+            raise CatalogError("Nothing to checkpoint", hint="Commit something first")
+        record = self._log.record(state.version)
+        if record.snapshot:
+            return Checkpoint(
+                state.version, record.commit_id, record.created_at, record.snapshot, record.key
+            )
+        with contextlib.suppress(ObjectNotFound, CorruptObject):
+            return self.checkpoints.read(state.version)
+        return self.checkpoints.write(state)
+
+    def snapshot_files(self, version: int) -> dict[str, str]:
+        """The snapshot files holding exactly ``version`` (a checkpoint's, or a version-1
+        record's), or ``{}`` if none does: then the state must be built by replaying."""
+        if version == 0:
+            return {}
+        record = self._log.record(version)
+        if record.snapshot:
+            return dict(record.snapshot)
+        try:
+            return dict(self.checkpoints.read(version).snapshot)
+        except (ObjectNotFound, CorruptObject):
+            return {}
+
+    def _checkpoint_later(self, state: CatalogState) -> None:
+        """Checkpoint ``state`` in a background thread. Not a daemon: an interpreter that
+        exits waits for it, so a short-lived ``arco run`` still leaves its checkpoint."""
+
+        def write() -> None:
+            # Only ever an optimisation: a failed checkpoint costs readers a longer replay.
+            with contextlib.suppress(ArcoError, OSError):
+                self.checkpoints.write(state)
+
+        thread = threading.Thread(target=write, name=f"arco-checkpoint-{state.version}")
+        self._writers = [t for t in self._writers if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait_for_checkpoints(self, timeout: float | None = None) -> None:
+        """Wait until the checkpoints this catalog started in the background are written."""
+        for thread in list(self._writers):
+            thread.join(timeout)
 
     def as_of(self, version: int) -> CatalogView:
         """A read-only view of the catalog as it was at ``version``."""
@@ -206,41 +303,25 @@ class Catalog(CatalogView):
             for attempt in itertools.count():
                 now = dt.datetime.now(dt.UTC)
                 state = apply_all(base, ops, now).evolve(version=base.version + 1)
-                commit_id = new_id()
-                snapshot, written = write_snapshot(
-                    self.store,
-                    f"{SNAPSHOT_PREFIX}/{commit_id}",
-                    state,
-                    committed=self._committed_files,
-                    unchanged=_unchanged(self._committed_state, state),
-                )
                 record = CommitInfo.create(
                     version=state.version,
-                    commit_id=commit_id,
+                    commit_id=new_id(),
                     author=author or self.author,
                     created_at=now,
                     operations=ops,
-                    snapshot={name: key for name, (_, key) in snapshot.items()},
                 )
                 try:
                     self._log.append(record)
-                except BaseException as exc:
-                    for key in written:  # ours, never referenced: tidy up
-                        with contextlib.suppress(StorageError):  # gc collects what stays
-                            self.store.delete(key)
-                    if not isinstance(exc, AlreadyExists):
-                        raise
+                except AlreadyExists:
                     base, ops = self._after_lost_race(base, ops)
                     if not ops:  # the winners made every change of ours: nothing left to do
                         return self._log.record(base.version)
                     self._give_up_or_wait(ops, attempt, deadline)
                     continue
                 self._log.write_hint(record.version)
-                # Only files a committed record names may be referenced again.
-                self._committed_files = snapshot
-                self._committed_state = state
                 self._state = state
-                self._states[state.version] = state
+                if state.version % INTERVAL == 0:
+                    self._checkpoint_later(state)
                 return record
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -386,18 +467,3 @@ def _default_author() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # pragma: no cover - no user database in some containers
         return "unknown"
-
-
-def _unchanged(before: CatalogState | None, after: CatalogState) -> frozenset[str]:
-    """Snapshot kinds whose rows are the same in both states (tables and assets rows carry the
-    catalog version, so they always differ)."""
-    if before is None:
-        return frozenset()
-    same = set()
-    if before.namespaces == after.namespaces:
-        same.add("namespaces")
-    if before.tables.keys() == after.tables.keys() and all(
-        before.tables[k].columns == t.columns for k, t in after.tables.items()
-    ):
-        same.add("columns")
-    return frozenset(same)

@@ -2,7 +2,8 @@
 """``doctor``: verify a workspace's metadata and data files; repair what can be rebuilt.
 
 What is checked: every commit record (present, no gap, parseable, its operations too), every
-snapshot file a record names (a readable Parquet file with its kind's columns), the compaction
+checkpoint object (parseable), every snapshot file a checkpoint or a version-1 record names (a
+readable Parquet file with its kind's columns), the compaction
 manifests (no gap; the newest parseable), every part the newest manifest names (readable),
 every inbox object (parseable), and the data file of every materialization (present, with a
 readable Parquet footer).
@@ -11,7 +12,9 @@ Repair never deletes anything: a damaged object is *moved* under
 ``_quarantine/{repair id}/{its key}``, beside a ``report.json`` of what was found and done.
 
 * A damaged or missing **snapshot file** is rebuilt from the commit log: the catalog state at
-  the version that wrote it, replayed from version 0, written again under the same key.
+  the version it holds, replayed from version 0, written again under the same key.
+* A damaged **checkpoint object** is moved aside: readers replay the log from an older
+  checkpoint, and the next checkpoint writer puts a good one in its place.
 * A damaged or missing **part** leaves the newest manifest through a new manifest, after the
   events of the inbox objects of the compaction rounds it holds (those still present) were
   appended again as one new inbox object: the next compaction folds them again, and reads
@@ -35,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from arco_nb.catalog.checkpoints import Checkpoints
 from arco_nb.catalog.eventlog import INBOX, MANIFESTS, EventLog, Manifest
 from arco_nb.catalog.events import Event, inbox_object, parse_inbox_object
 from arco_nb.catalog.log import LOG_PREFIX, CommitInfo, CommitLog
@@ -62,7 +66,8 @@ class DoctorFinding:
     Attributes
     ----------
     kind
-        ``"log"``, ``"snapshot"``, ``"manifest"``, ``"part"``, ``"inbox"`` or ``"data"``.
+        ``"log"``, ``"checkpoint"``, ``"snapshot"``, ``"manifest"``, ``"part"``, ``"inbox"``
+        or ``"data"``.
     key
         The object's key in the workspace.
     problem
@@ -221,8 +226,35 @@ class _Doctor:
             records[n] = record
         return records
 
+    def _checkpoints(self) -> dict[str, tuple[int, str]]:
+        """Check every checkpoint object; return its files: key -> (version, kind)."""
+        checkpoints = Checkpoints(self.store)
+        files: dict[str, tuple[int, str]] = {}
+        for version in checkpoints.versions():
+            self._count("checkpoints")
+            try:
+                checkpoint = checkpoints.read(version)
+            except (CorruptObject, ObjectNotFound) as exc:
+                key = checkpoints.key(version)
+                reason = exc.reason if isinstance(exc, CorruptObject) else "it vanished"
+                moved = self.repair and self._move_aside(key)
+                remedy = "readers replay the log from an older checkpoint"
+                self._found(
+                    "checkpoint",
+                    key,
+                    reason,
+                    f"moved to quarantine: {remedy}"
+                    if moved
+                    else f"`doctor --repair` moves it aside: {remedy}",
+                    repaired=moved,
+                )
+                continue
+            for name, key in checkpoint.snapshot.items():
+                files.setdefault(key, (version, name))
+        return files
+
     def _snapshots(self, records: Mapping[int, CommitInfo]) -> None:
-        first: dict[str, tuple[int, str]] = {}  # key -> (version that wrote it, kind)
+        first = self._checkpoints()  # key -> (version it holds, kind)
         for version in sorted(records):
             for name, key in records[version].snapshot.items():
                 first.setdefault(key, (version, name))
@@ -232,7 +264,7 @@ class _Doctor:
             try:
                 read_snapshot_file(self.store, key, name)
             except ObjectNotFound:
-                bad[key] = (version, name, "missing, though the log names it")
+                bad[key] = (version, name, "missing, though the log or a checkpoint names it")
             except CorruptObject as exc:
                 bad[key] = (version, name, exc.reason)
         rebuilt = self._rebuild_snapshots(records, bad) if self.repair and bad else {}

@@ -1,24 +1,26 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """Garbage collection by reference: delete files no record names, once they are old enough.
 
-Snapshot files of commits that lost a race or crashed, and data files whose materialization was
+Snapshot files of checkpoints that lost a race or crashed, and data files whose materialization was
 never recorded (a process killed between writing Parquet and appending its facts), are the only
 garbage Arco leaves. A file is collected only when nothing names it *and* the id in its path is
 older than the grace period, so a commit or a run still in flight is never touched: a data
 file's id is taken as the file is written (not when its task starts), so the grace period only
 has to outlast the moment between writing a file and recording its materialization, which the
 run's recorder does within its linger (100 ms), however long the task computed. Files are
-judged one by one, not by directory: since ADR 0011 a record may name files of an earlier
-commit's directory.
+judged one by one, not by directory: version-1 records (ADR 0011) may name files of an
+earlier commit's directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from arco_nb.core.errors import CorruptObject, ObjectNotFound
 from arco_nb.core.ids import id_timestamp, is_id
 
 if TYPE_CHECKING:
@@ -103,10 +105,14 @@ def collect_unreferenced(
     """Delete snapshot files no catalog version names, data files no materialization names,
     and temporary files of writes that never finished, once older than ``grace`` (default
     :data:`DEFAULT_GRACE`)."""
-    from arco_nb.catalog.catalog import SNAPSHOT_PREFIX
+    from arco_nb.catalog.checkpoints import SNAPSHOT_PREFIX
 
     def named() -> tuple[set[str], set[str]]:
+        # Files of version-1 records (earlier releases) and of every checkpoint.
         snapshots = {k for c in catalog.history() for k in c.snapshot.values()}
+        for version in catalog.checkpoints.versions():
+            with contextlib.suppress(CorruptObject, ObjectNotFound):  # doctor reports it
+                snapshots.update(catalog.checkpoints.read(version).snapshot.values())
         data = set(events.read_columns("materializations", ["path"]).column("path").to_pylist())
         return snapshots, data
 

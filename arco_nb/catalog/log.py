@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """The Tier 1 commit log: ``catalog/_log/{version:020d}.json``, one record per version.
 
-A record names the operations of its version, who made them, when, and the snapshot files that
-hold the catalog after them. Records are created put-if-absent, so a version has exactly one
-record, and are never changed. ``catalog/_last_version.json`` is a hint for where the log ends;
-readers probe forward from it and never trust it alone (like Delta's ``_last_checkpoint``).
+A record names the operations of its version, who made them and when (``schema_version`` 2,
+ADR 0018). Version-1 records, written by earlier Arco releases, also name snapshot files holding
+the whole catalog after them; readers use those as checkpoints. Records are created
+put-if-absent, so a version has exactly one record, and are never changed.
+``catalog/_last_version.json`` is a hint for where the log ends; readers probe forward from it
+and never trust it alone.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ __all__ = ["HINT_KEY", "LOG_PREFIX", "SCHEMA_VERSION", "CommitInfo", "CommitLog"
 
 LOG_PREFIX = "catalog/_log"
 HINT_KEY = "catalog/_last_version.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_READABLE = (1, 2)
 
 
 @dataclass(frozen=True)
 class CommitInfo:
-    """One catalog version: what changed, who changed it, and where its snapshot is."""
+    """One catalog version: what changed, who changed it, and when. ``snapshot`` names the
+    complete catalog's files for version-1 records only (empty for records written now)."""
 
     version: int
     commit_id: str
@@ -49,7 +53,6 @@ class CommitInfo:
         author: str,
         created_at: dt.datetime,
         operations: Sequence[Operation],
-        snapshot: Mapping[str, str],
     ) -> CommitInfo:
         """A record for operations this process is committing."""
         info = cls(
@@ -58,7 +61,6 @@ class CommitInfo:
             author,
             created_at,
             tuple(op.to_json() for op in operations),
-            snapshot,
         )
         info.__dict__["operations"] = tuple(operations)  # already parsed: prime the cache
         return info
@@ -74,25 +76,29 @@ class CommitInfo:
         return apply_all(state, self.operations, self.created_at).evolve(version=self.version)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
+        found = {
+            "schema_version": 1 if self.snapshot else SCHEMA_VERSION,
             "version": self.version,
             "parent_version": self.version - 1,
             "commit_id": self.commit_id,
             "author": self.author,
             "created_at": self.created_at.astimezone(dt.UTC).isoformat(),
             "operations": [dict(op) for op in self.operations_json],
-            "snapshot": dict(self.snapshot),
         }
+        if self.snapshot:
+            found["snapshot"] = dict(self.snapshot)
+        return found
 
     @classmethod
     def from_json(cls, data: Any, *, key: str) -> CommitInfo:
         if not isinstance(data, dict):
             raise CorruptObject(key, reason="a commit record must be a JSON object")
         schema = data.get("schema_version")
-        if schema != SCHEMA_VERSION:
+        if schema not in _READABLE:
             raise CorruptObject(
-                key, reason=f"schema_version {schema!r} is not one this Arco reads (1)"
+                key,
+                reason=f"schema_version {schema!r} is not one this Arco reads (1, 2)"
+                + ("; a newer Arco wrote it: upgrade arco-nb" if _newer(schema) else ""),
             )
         try:
             operations = tuple(data["operations"])
@@ -104,7 +110,9 @@ class CommitInfo:
                 author=str(data["author"]),
                 created_at=dt.datetime.fromisoformat(data["created_at"]),
                 operations_json=operations,
-                snapshot={str(k): str(v) for k, v in data["snapshot"].items()},
+                snapshot=(
+                    {str(k): str(v) for k, v in data["snapshot"].items()} if schema == 1 else {}
+                ),
                 key=key,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -113,6 +121,10 @@ class CommitInfo:
     def describe(self) -> str:
         """One line per operation, for ``history()`` displays."""
         return "; ".join(_describe(op) for op in self.operations)
+
+
+def _newer(schema: object) -> bool:
+    return type(schema) is int and schema > SCHEMA_VERSION
 
 
 def _describe(op: Operation) -> str:

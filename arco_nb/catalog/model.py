@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "CatalogState",
     "Column",
     "Namespace",
+    "Overlay",
     "Table",
     "check_name",
     "split_table_name",
@@ -234,9 +235,64 @@ class CatalogState:
         return tables_in(self.tables, namespace)
 
 
+_FLATTEN = 256
+
+
+class Overlay(MutableMapping[str, Table]):
+    """Tables as ``base`` plus the changes made on top, so that copying a state's tables for a
+    commit costs O(changes since ``base`` was loaded), not O(catalog), and a lazily loaded
+    snapshot (``base``) builds no table it is not asked for."""
+
+    def __init__(self, base: Mapping[str, Table]) -> None:
+        self._base: Mapping[str, Table] = base
+        self._changed: dict[str, Table] = {}
+        self._removed: set[str] = set()
+        if isinstance(base, Overlay):
+            if len(base._changed) + len(base._removed) > _FLATTEN:
+                # Many changes on top: fold them into a new base once, so that the copies
+                # of the next commits stay small.
+                self._base = dict(base.items())
+            else:
+                self._base = base._base
+                self._changed = dict(base._changed)
+                self._removed = set(base._removed)
+
+    def __getitem__(self, key: str) -> Table:
+        if key in self._changed:
+            return self._changed[key]
+        if key in self._removed:
+            raise KeyError(key)
+        return self._base[key]
+
+    def __setitem__(self, key: str, value: Table) -> None:
+        self._changed[key] = value
+        self._removed.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._changed.pop(key, None)
+        if key in self._base:
+            self._removed.add(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._changed or (key not in self._removed and key in self._base)
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self._base:
+            if key not in self._removed and key not in self._changed:
+                yield key
+        yield from self._changed
+
+    def __len__(self) -> int:
+        added = sum(1 for k in self._changed if k not in self._base)
+        return len(self._base) - len(self._removed) + added
+
+
 def tables_in(tables: Mapping[str, Table], namespace: str) -> list[str]:
     """Full names of the ``tables`` in ``namespace``, sorted."""
-    return sorted(t.full_name for t in tables.values() if t.namespace == namespace)
+    # From the keys (``namespace.name``) alone: a lazily loaded snapshot builds no table here.
+    return sorted(k for k in tables if k.partition(".")[0] == namespace)
 
 
 def sorted_tags(tags: Iterable[str]) -> tuple[str, ...]:

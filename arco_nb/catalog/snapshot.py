@@ -1,22 +1,21 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """Catalog snapshots as Parquet: one file per object kind, readable without Arco.
 
-A snapshot is a directory ``catalog/snapshots/{commit_id}/`` holding ``namespaces.parquet``,
-``tables.parquet``, ``columns.parquet`` and ``assets.parquet``: the complete catalog at one
-version. Their columns are the public ``arco.*`` views' columns (DESIGN §4); DuckDB, Polars or
-pyarrow read them directly.
+A snapshot is a directory ``catalog/snapshots/{checkpoint_id}/`` (``{commit_id}`` for those
+version-1 records name) holding ``namespaces.parquet``, ``tables.parquet``, ``columns.parquet``
+and ``assets.parquet``: the complete catalog at one version. Their columns are the public
+``arco.*`` views' columns (DESIGN §4); DuckDB, Polars or pyarrow read them directly.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
 from arco_nb.catalog.parquet import read_parquet_object
 from arco_nb.core.errors import CorruptObject, ObjectNotFound
-from arco_nb.core.ids import content_hash
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SNAPSHOT_FILES",
+    "LazyTables",
     "read_snapshot",
     "read_snapshot_file",
     "snapshot_bytes",
@@ -139,56 +139,30 @@ def snapshot_bytes(state: CatalogState, name: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_snapshot(
-    store: ObjectStore,
-    directory: str,
-    state: CatalogState,
-    *,
-    committed: Mapping[str, tuple[str, str]] | None = None,
-    unchanged: frozenset[str] = frozenset(),
-) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    """Write ``state`` under ``directory``; return (content hash, key) of each file by kind,
-    and the keys written now.
-
-    ``committed`` maps kind -> (content hash, key) of files that committed records already
-    name: a file with the same content is referenced again instead of written again (most
-    commits change one kind, e.g. assets, and leave namespaces, tables and columns alone).
-    Kinds in ``unchanged`` are known to equal the committed ones and are not even encoded.
-    """
-    files: dict[str, tuple[str, str]] = {}
-    written: list[str] = []
+def write_snapshot(store: ObjectStore, directory: str, state: CatalogState) -> dict[str, str]:
+    """Write ``state`` as the four snapshot files under ``directory``; return their keys by
+    kind."""
+    files: dict[str, str] = {}
     for name in SNAPSHOT_FILES:
-        if name in unchanged and committed and name in committed:
-            files[name] = committed[name]
-            continue
-        data = snapshot_bytes(state, name)
-        digest = content_hash(data)
-        previous = (committed or {}).get(name)
-        if previous is not None and previous[0] == digest:
-            files[name] = previous
-            continue
-        key = f"{directory}/{name}.parquet"
-        store.write(key, data)
-        files[name] = (digest, key)
-        written.append(key)
-    return files, written
+        files[name] = f"{directory}/{name}.parquet"
+        store.write(files[name], snapshot_bytes(state, name))
+    return files
 
 
 def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) -> CatalogState:
-    """Load the state a commit's snapshot files hold."""
-
-    data: dict[str, dict[str, list[Any]]] = {}
+    """Load the state a snapshot's files hold. Tables are built on first access
+    (:class:`LazyTables`): a cold reader that looks up one table of 10,000 builds one."""
+    data: dict[str, pa.Table] = {}
     for name in SNAPSHOT_FILES:
         key = files.get(name)
         if key is None:
             raise CorruptObject(f"snapshot of version {version}", reason=f"no {name} file")
         try:
-            data[name] = read_snapshot_file(store, key, name).to_pydict()
+            data[name] = read_snapshot_file(store, key, name)
         except ObjectNotFound as exc:
             raise CorruptObject(
-                key, reason="the snapshot file named by the log is missing"
+                key, reason="the snapshot file a checkpoint (or the log) names is missing"
             ) from exc
-
     try:
         return _state(data, version)
     except (KeyError, TypeError, IndexError) as exc:
@@ -205,9 +179,61 @@ def read_snapshot_file(store: ObjectStore, key: str, name: str) -> pa.Table:
     return table
 
 
-def _state(data: dict[str, dict[str, list[Any]]], version: int) -> CatalogState:
+class LazyTables(Mapping[str, Table]):
+    """The tables of a snapshot file, built on first access. Names, lengths and membership
+    need no ``Table``; a lookup builds one; the first full iteration (or many lookups) builds
+    them all at once, column-wise."""
+
+    _ONE_BY_ONE = 64  # beyond this many lookups, building all at once is cheaper
+
+    def __init__(self, tables: pa.Table, columns: pa.Table) -> None:
+        self._tables = tables
+        self._columns = columns
+        self._rows = {n: i for i, n in enumerate(tables.column("full_name").to_pylist())}
+        self._built: dict[str, Table] = {}
+        self._all: dict[str, Table] | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __getitem__(self, key: str) -> Table:
+        if self._all is not None:
+            return self._all[key]
+        found = self._built.get(key)
+        if found is None:
+            row = self._rows[key]
+            if len(self._built) >= self._ONE_BY_ONE:
+                return self.everything()[key]
+            found = self._built[key] = self._one(row, key)
+        return found
+
+    def items(self) -> ItemsView[str, Table]:
+        return self.everything().items()
+
+    def values(self) -> ValuesView[Table]:
+        return self.everything().values()
+
+    def everything(self) -> dict[str, Table]:
+        """Every table, built once."""
+        if self._all is None:
+            self._all = _tables(self._tables.to_pydict(), self._columns.to_pydict())
+        return self._all
+
+    def _one(self, row: int, key: str) -> Table:
+        import pyarrow.compute as pc
+
+        mine = self._columns.filter(pc.equal(self._columns.column("table_name"), key))
+        return _tables(self._tables.slice(row, 1).to_pydict(), mine.to_pydict())[key]
+
+
+def _tables(t: dict[str, list[Any]], cols: dict[str, list[Any]]) -> dict[str, Table]:
     # Column-wise: much faster than building a dict per row for large catalogs.
-    cols = data["columns"]
     columns: dict[str, list[Column]] = {}
     order = sorted(
         range(len(cols["name"])), key=lambda i: (cols["table_name"][i], cols["position"][i])
@@ -216,8 +242,7 @@ def _state(data: dict[str, dict[str, list[Any]]], version: int) -> CatalogState:
         columns.setdefault(cols["table_name"][i], []).append(
             Column(cols["name"][i], cols["type"][i], cols["nullable"][i], cols["description"][i])
         )
-    t = data["tables"]
-    tables = {
+    return {
         full: Table(
             namespace=t["namespace"][i],
             name=t["name"][i],
@@ -232,12 +257,15 @@ def _state(data: dict[str, dict[str, list[Any]]], version: int) -> CatalogState:
         )
         for i, full in enumerate(t["full_name"])
     }
-    ns = data["namespaces"]
-    a = data["assets"]
+
+
+def _state(data: dict[str, pa.Table], version: int) -> CatalogState:
+    ns = data["namespaces"].to_pydict()
+    a = data["assets"].to_pydict()
     return CatalogState(
         version=version,
         namespaces={n: Namespace(n, d) for n, d in zip(ns["name"], ns["description"], strict=True)},
-        tables=tables,
+        tables=LazyTables(data["tables"], data["columns"]),
         assets={
             a["name"][i]: AssetDef(
                 name=a["name"][i],

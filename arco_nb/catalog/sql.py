@@ -251,14 +251,16 @@ class MetadataSQL:
             self._views = True
 
     def _tier1(self, version: int) -> None:
-        files = self.catalog.record(version).snapshot if version else {}
-        empty = snapshot_tables(self.catalog.as_of(0).state) if not files else {}
+        # A checkpointed version is read from its Parquet files; another is built in Arrow
+        # from the state the catalog replayed (ADR 0018).
+        files = self.catalog.snapshot_files(version)
+        built = {} if files else snapshot_tables(self.catalog.as_of(version).state)
         for name in SNAPSHOT_FILES:
             relation = f"_arco_t1_{name}"
             if files:
                 self._parquet(relation, [files[name]], None)
             else:
-                self.con.register(f"{relation}_arrow", empty[name])
+                self.con.register(f"{relation}_arrow", built[name])
                 self.con.execute(
                     f"CREATE OR REPLACE VIEW {relation} AS SELECT * FROM {relation}_arrow"
                 )

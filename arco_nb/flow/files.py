@@ -53,8 +53,8 @@ def files_behind(
                 hint="Views: " + ", ".join(f"arco.{v}" for v in METADATA_VIEWS),
             ) from None
         if kind == "snapshot":
-            version = catalog.version
-            snapshot = catalog.record(version).snapshot if version else {}
+            # Signed files must hold the latest version: checkpoint it if no checkpoint does.
+            snapshot = catalog.checkpoint().snapshot if catalog.version else {}
             keys = [snapshot[name] for name in sources if name in snapshot]
         else:
             manifest = events.manifest()

@@ -3,8 +3,8 @@
 
 ``python tests/catalog/crash_worker.py MODE ROOT`` prints ``READY`` once set up, then works in
 a loop, printing ``ACK ...`` after each operation returns (an acknowledged write), until killed.
-MODE is ``commit`` (Tier 1 commits), ``append`` (Tier 2 appends) or ``compact`` (appends and
-compactions interleaved).
+MODE is ``commit`` (Tier 1 commits), ``checkpoint`` (a commit, then a checkpoint of it),
+``append`` (Tier 2 appends) or ``compact`` (appends and compactions interleaved).
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ def main(mode: str, root: str) -> None:
     i = 0
     while True:
         i += 1
-        if mode == "commit":
+        if mode in ("commit", "checkpoint"):
             name = f"a{pid}_{i}"
             record = catalog.commit([DefineAsset(AssetDef(name, "python", code=str(i)))])
             print(f"ACK {record.version} {name}", flush=True)
+            if mode == "checkpoint":
+                catalog.checkpoint()
         else:
             event = Event.create("run", run_id=f"{pid}-{i}", status="queued")
             log.append(event)

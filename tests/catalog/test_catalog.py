@@ -14,7 +14,6 @@ from arco_nb import (
     AssetNotFound,
     CatalogError,
     CommitConflict,
-    CorruptObject,
     InvalidName,
     NamespaceNotFound,
     ObjectStore,
@@ -172,22 +171,23 @@ def test_a_second_catalog_sees_commits(catalog: Catalog, store: ObjectStore) -> 
     assert catalog.load_table("sales.orders").description == "changed by other"
 
 
-def test_replay_and_snapshot_give_the_same_state(catalog: Catalog, store: ObjectStore) -> None:
+def test_replay_and_checkpoint_give_the_same_state(catalog: Catalog, store: ObjectStore) -> None:
     follower = Catalog(store)
     _sales(catalog)
-    assert follower.version == 2  # loads the snapshot
+    assert follower.version == 2
     catalog.alter_table("sales.orders", tags=["a"])
     catalog.define_asset(AssetDef("x", "python", deps=("y",)))
     catalog.drop_table("sales.orders")
     replayed = follower.state  # replays three records on top of version 2
-    loaded = Catalog(store).state  # reads the snapshot of version 5
+    catalog.checkpoint()
+    loaded = Catalog(store).state  # reads the checkpoint of version 5
     assert replayed.version == loaded.version == 5
     assert replayed == loaded
 
 
 def test_snapshot_files_are_plain_parquet(catalog: Catalog, store: ObjectStore) -> None:
     _sales(catalog)
-    record = catalog.history()[-1]
+    record = catalog.checkpoint()
     assert sorted(record.snapshot) == ["assets", "columns", "namespaces", "tables"]
     tables = pq.read_table(io.BytesIO(store.read(record.snapshot["tables"]))).to_pylist()
     assert tables[0]["full_name"] == "sales.orders"
@@ -368,30 +368,13 @@ def test_bad_input_gives_arco_errors_and_commits_nothing(catalog: Catalog) -> No
 
 def test_foreign_snapshot_file_is_a_corrupt_object(catalog: Catalog, store: ObjectStore) -> None:
     _sales(catalog)
-    record = catalog.history()[-1]
+    record = catalog.checkpoint()
     buffer = io.BytesIO()
     pq.write_table(pa.table({"something": [1]}), buffer)
     store.write(record.snapshot["tables"], buffer.getvalue())
-    with pytest.raises(CorruptObject, match="tables snapshot file without namespace, name") as info:
-        Catalog(store).list_tables()
-    assert info.value.key == record.snapshot["tables"]
-
-
-def test_unchanged_snapshot_files_are_referenced_again(catalog: Catalog) -> None:
-    catalog.create_namespace("sales")
-    catalog.create_table("sales.orders", ORDERS)
-    first = catalog.history()[-1].snapshot
-    catalog.create_namespace("hr")  # namespaces change; tables and columns do not
-    second = catalog.history()[-1].snapshot
-    assert second["columns"] == first["columns"]
-    assert second["namespaces"] != first["namespaces"]
-    fresh = Catalog(catalog.store)  # another process reads the same versions
-    assert fresh.as_of(3).list_namespaces() == ["hr", "sales"]
-    assert [c.name for c in fresh.load_table("sales.orders").columns] == [
-        "id",
-        "amount",
-        "placed_at",
-    ]
+    with pytest.warns(UserWarning, match="tables snapshot file without namespace, name") as info:
+        assert Catalog(store).list_tables() == ["sales.orders"]
+    assert record.snapshot["tables"] in str(info[0].message)
 
 
 def test_an_asset_others_read_is_not_dropped_alone(catalog: Catalog) -> None:

@@ -45,12 +45,13 @@ def _kill_at_random(mode: str, root: str, rng: random.Random) -> list[str]:
 
 
 @pytest.mark.slow
-def test_kill_during_commits_loses_no_acknowledged_commit(local_root: str) -> None:
-    rng = random.Random(20261127)
+@pytest.mark.parametrize("mode", ["commit", "checkpoint"])
+def test_kill_during_commits_loses_no_acknowledged_commit(local_root: str, mode: str) -> None:
+    rng = random.Random(20261127 if mode == "commit" else 20261203)
     store = ObjectStore(local_root)
     acked: dict[int, str] = {}
     for _ in range(TRIALS):
-        for line in _kill_at_random("commit", local_root, rng):
+        for line in _kill_at_random(mode, local_root, rng):
             _, version, name = line.split()
             acked[int(version)] = name
         reader = Catalog(store)  # a fresh reader after every crash
@@ -62,12 +63,17 @@ def test_kill_during_commits_loses_no_acknowledged_commit(local_root: str) -> No
             (op,) = reader.record(version).operations
             assert op.asset.name == name  # type: ignore[attr-defined]
     assert len(acked) >= 10, "the workers did commit between kills"
-    # Evidence that kills landed inside the protocol, not only between commits: snapshot
-    # directories no log record names (killed between snapshot and log write) or temp files.
-    named = {k for v in range(1, reader.version + 1) for k in reader.record(v).snapshot.values()}
+    # Evidence that kills landed inside the protocol, not only between commits: temp files
+    # (killed inside a put-if-absent) or snapshot files no checkpoint names (killed inside
+    # a checkpoint).
+    checkpoints = reader.checkpoints
+    named = {k for v in checkpoints.versions() for k in checkpoints.read(v).snapshot.values()}
     snapshots = set(store.list("catalog/snapshots"))
     temps = list(Path(local_root).rglob(".arco-tmp-*"))
     assert snapshots - named or temps, "no kill interrupted a commit; the test proves nothing"
+    if mode == "checkpoint":
+        assert snapshots - named, "no kill interrupted a checkpoint"
+        assert reader.checkpoints.versions(), "checkpoints were written between kills"
     # Every version, including those a crash may have interrupted around, reads whole.
     reader = Catalog(store)
     for version in range(reader.version + 1):

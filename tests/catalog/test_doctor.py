@@ -12,6 +12,7 @@ import pytest
 
 from arco_nb import Workspace
 from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.checkpoints import Checkpoints
 from arco_nb.catalog.doctor import QUARANTINE
 from arco_nb.catalog.eventlog import FANOUT, MANIFESTS, PartInfo
 from arco_nb.catalog.log import LOG_PREFIX
@@ -47,6 +48,7 @@ def _lived(root: tuple[str, Any]) -> Workspace:
     ws = _open(root)
     ws.catalog.create_namespace("sales")
     assert ws.run().status == "succeeded"
+    ws.catalog.checkpoint()  # as the committer of every 50th version does
     ws.compact()
     assert ws.run(force=True).status == "succeeded"
     ws.compact()
@@ -84,6 +86,7 @@ def test_a_healthy_workspace_is_clean(root: tuple[str, Any]) -> None:
     assert report.healthy
     assert set(report.checked) == {
         "commit records",
+        "checkpoints",
         "snapshot files",
         "manifests",
         "parts",
@@ -99,7 +102,8 @@ def test_a_damaged_snapshot_file_is_rebuilt_from_the_log(root: tuple[str, Any]) 
     ws = _lived(root)
     ws.catalog.create_namespace("hr")
     want = ws.catalog.state
-    first, last = ws.catalog.history()[0], ws.catalog.history()[-1]
+    first = Checkpoints(ws.store).write(ws.catalog.as_of(1).state)
+    last = ws.catalog.checkpoint()
     ws.store.write(last.snapshot["namespaces"], b"PAR1 torn")
     ws.store.delete(first.snapshot["namespaces"])  # an old version's, still read by as_of(1)
     before = _everything(ws)
@@ -109,7 +113,9 @@ def test_a_damaged_snapshot_file_is_rebuilt_from_the_log(root: tuple[str, Any]) 
         ("snapshot", first.snapshot["namespaces"], False),
         ("snapshot", last.snapshot["namespaces"], False),
     ]
-    assert "missing, though the log names it (version 1)" in found.findings[0].problem
+    assert (
+        "missing, though the log or a checkpoint names it (version 1)" in found.findings[0].problem
+    )
     assert "not a readable Parquet file" in found.findings[1].problem
     assert not found.healthy
 
@@ -120,6 +126,24 @@ def test_a_damaged_snapshot_file_is_rebuilt_from_the_log(root: tuple[str, Any]) 
     fresh = Catalog(ws.store)
     assert fresh.state.namespaces == want.namespaces
     assert set(fresh.as_of(1).state.namespaces) == {"sales"}
+    assert ws.doctor().clean
+
+
+def test_a_damaged_checkpoint_object_is_moved_aside(root: tuple[str, Any]) -> None:
+    ws = _lived(root)
+    want = ws.catalog.state
+    (version,) = ws.catalog.checkpoints.versions()
+    key = ws.catalog.checkpoints.key(version)
+    ws.store.write(key, b'{"schema_version": 1')
+    before = _everything(ws)
+    (finding,) = ws.doctor().findings
+    assert (finding.kind, finding.key, finding.repaired) == ("checkpoint", key, False)
+    fixed = ws.doctor(repair=True)
+    assert [(f.kind, f.repaired) for f in fixed.findings] == [("checkpoint", True)]
+    assert "readers replay the log" in fixed.findings[0].remedy
+    _nothing_lost(before, ws, fixed.quarantine)
+    assert not ws.store.exists(key)
+    assert Catalog(ws.store).state == want
     assert ws.doctor().clean
 
 

@@ -69,17 +69,17 @@ def test_unknown_operation_and_unknown_fields(filled: Catalog, store: ObjectStor
 
 
 def test_missing_snapshot_file(filled: Catalog, store: ObjectStore) -> None:
-    record = filled.history()[-1]
-    store.delete(record.snapshot["tables"])
-    with pytest.raises(CorruptObject, match="snapshot file named by the log is missing"):
-        Catalog(store).list_tables()
+    checkpoint = filled.checkpoint()
+    store.delete(checkpoint.snapshot["tables"])
+    with pytest.warns(UserWarning, match="a checkpoint .or the log. names is missing"):
+        assert Catalog(store).list_tables() == filled.list_tables()  # replayed instead
 
 
 def test_snapshot_file_that_is_not_parquet(filled: Catalog, store: ObjectStore) -> None:
-    record = filled.history()[-1]
-    store.write(record.snapshot["columns"], b"PAR1 but not really")
-    with pytest.raises(CorruptObject, match="not a readable Parquet file"):
-        Catalog(store).list_tables()
+    checkpoint = filled.checkpoint()
+    store.write(checkpoint.snapshot["columns"], b"PAR1 but not really")
+    with pytest.warns(UserWarning, match="not a readable Parquet file"):
+        assert Catalog(store).list_tables() == filled.list_tables()
 
 
 def test_directory_where_a_record_should_be(local_root: str) -> None:

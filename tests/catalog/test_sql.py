@@ -274,7 +274,7 @@ def test_plain_duckdb_and_polars_read_the_same_rows(local_root: str, tmp_path: P
     ws = Workspace(local_root, tenant="acme")
     _fill(ws)
     ws.compact()
-    snapshot = ws.catalog.record(ws.catalog.version).snapshot
+    snapshot = ws.catalog.checkpoint().snapshot
     manifest = ws.events.manifest()
     paths: dict[str, list[str]] = {
         "tables": [ws.store.path(snapshot["tables"])],

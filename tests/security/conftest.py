@@ -221,6 +221,7 @@ def populate(ws: Workspace, tenant: str) -> None:
     ws.compact()
     # Events after the compaction stay in the inbox: both parts of Tier 2 hold something.
     assert ws.run("orders", force=True).status == "succeeded"
+    ws.catalog.checkpoint()  # the catalog as Parquet snapshot files, as readers find them
 
 
 def _s3_client(s3: S3Endpoint) -> Any:

@@ -164,6 +164,7 @@ def _populate(root: str, options: dict[str, Any]) -> None:
     assert globex.run().status == "succeeded"
     globex.compact()
     assert globex.run(force=True).status == "succeeded"  # stays in the inbox
+    globex.catalog.checkpoint()  # its catalog as Parquet snapshot files, a target too
     registry = Registry()
     acme = Workspace(root, tenant="acme", storage_options=options, sandbox=False, registry=registry)
     acme.catalog.create_namespace("sales")

@@ -75,8 +75,8 @@ def refused(ws: Workspace, queries: list[str], *allowed: type[ArcoError]) -> dic
 
 
 def snapshot_key(ws: Workspace, name: str = "assets") -> str:
-    """The key of the snapshot file the workspace's current catalog version names."""
-    return ws.catalog.record(ws.catalog.version).snapshot[name]
+    """The key of a snapshot file of the workspace's current catalog version."""
+    return ws.catalog.checkpoint().snapshot[name]
 
 
 # -- reads ----------------------------------------------------------------------------------------

@@ -385,13 +385,15 @@ def _reads_of_version_2(
 
 
 def test_a_forged_commit_record_reaches_no_other_tenant(two_tenants: TwoTenants) -> None:
-    """acme writes a commit record in its own log whose snapshot names globex's files."""
+    """acme writes a (version-1) commit record in its own log whose snapshot names globex's
+    files."""
     t = two_tenants
-    theirs = t.globex.catalog.record(t.globex.catalog.version)
+    theirs = t.globex.catalog.checkpoint()
     writer = t.workspace("acme", workspace="forged-log")
     writer.catalog.create_namespace("sales")
     record = json.loads(writer.store.read("catalog/_log/00000000000000000001.json"))
     record["version"] = 2
+    record["schema_version"] = 1  # the records of earlier releases name snapshot files
     record["operations"][0]["name"] = "other"  # an operation that applies
     up = "../../../../globex/workspaces/default/"
     prefixes = (up, "/", up.replace("..", "%2e%2e"), "x/" + up)
@@ -408,6 +410,38 @@ def test_a_forged_commit_record_reaches_no_other_tenant(two_tenants: TwoTenants)
                 assert SECRETS["globex"] not in str(info.value), name
                 assert "\n" not in str(info.value), name
             writer.store.delete("catalog/_log/00000000000000000002.json")
+
+
+def test_a_forged_checkpoint_reaches_no_other_tenant(two_tenants: TwoTenants) -> None:
+    """acme writes a checkpoint in its own catalog whose snapshot names globex's files."""
+    t = two_tenants
+    theirs = t.globex.catalog.checkpoint()
+    writer = t.workspace("acme", workspace="forged-checkpoint")
+    writer.catalog.create_namespace("sales")
+    writer.catalog.create_namespace("hr")
+    checkpoint = writer.catalog.checkpoints.key(2)
+    up = "../../../../globex/workspaces/default/"
+    prefixes = (up, "/", up.replace("..", "%2e%2e"), "x/" + up)
+    for prefix in prefixes[:2] if t.backend == "s3" else prefixes:
+        forged = {**theirs.to_json(), "version": 2}
+        forged["snapshot"] = {name: prefix + key for name, key in theirs.snapshot.items()}
+        with t.changes_only_below(t.prefix("acme", "forged-checkpoint")):
+            _forge(writer, checkpoint, forged)
+            _forge(writer, "catalog/_last_checkpoint.json", {"latest": 2})
+            reads = {
+                "state": lambda: t.workspace("acme", workspace="forged-checkpoint").catalog.state,
+                "sql": lambda: (
+                    t.workspace("acme", workspace="forged-checkpoint")
+                    .sql("select * from arco.namespaces")
+                    .fetchall()
+                ),
+            }
+            for name, read in reads.items():
+                with pytest.raises(TenantViolation) as info:
+                    read()
+                assert SECRETS["globex"] not in str(info.value), name
+                assert "\n" not in str(info.value), name
+            writer.store.delete(checkpoint)
 
 
 def test_forged_events_and_manifests_reach_no_other_tenant(

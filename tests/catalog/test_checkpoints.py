@@ -1,0 +1,321 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+"""The incremental catalog log (ADR 0018): a commit writes only its record; checkpoints, written
+off the commit path, bound what a reader replays; any version reads the same either way."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arco_nb import ObjectStore, TenantScope
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.catalog.checkpoints import (
+    CHECKPOINT_HINT,
+    CHECKPOINT_PREFIX,
+    INTERVAL,
+    REPLAY_LIMIT,
+    Checkpoints,
+)
+from arco_nb.catalog.log import CommitInfo
+from arco_nb.catalog.model import AssetDef, CatalogState
+from arco_nb.catalog.operations import CreateNamespace, DefineAsset, DropAsset
+from arco_nb.core.errors import CorruptObject
+from tests.catalog.conftest import ORDERS
+
+
+def _define(catalog: Catalog, n: int) -> None:
+    for i in range(n):
+        catalog.define_asset(AssetDef(f"a{i % 7}", "sql", code=f"select {i}"))
+
+
+def _replayed(catalog: Catalog, version: int) -> CatalogState:
+    """The state at ``version`` from version 0, record by record: the definition of truth."""
+    state = CatalogState()
+    for v in range(1, version + 1):
+        state = catalog.record(v).apply(state)
+    return state
+
+
+def _drop_checkpoints(store: ObjectStore) -> None:
+    for key in store.list(CHECKPOINT_PREFIX):
+        store.delete(key)
+    if store.exists(CHECKPOINT_HINT):
+        store.delete(CHECKPOINT_HINT)
+
+
+def test_a_commit_writes_its_record_and_nothing_else(catalog: Catalog) -> None:
+    catalog.create_namespace("sales")
+    catalog.create_table("sales.orders", ORDERS)
+    before = set(catalog.store.list())
+    record = catalog.create_namespace("hr")
+    written = set(catalog.store.list()) - before
+    assert written == {record.key or f"catalog/_log/{record.version:020d}.json"}
+    assert record.snapshot == {}
+    raw = json.loads(catalog.store.read(f"catalog/_log/{record.version:020d}.json"))
+    assert raw["schema_version"] == 2
+    assert "snapshot" not in raw
+
+
+def test_every_intervalth_commit_is_checkpointed_in_the_background(catalog: Catalog) -> None:
+    _define(catalog, INTERVAL * 2 + 3)
+    catalog.wait_for_checkpoints()
+    assert catalog.checkpoints.versions() == [INTERVAL, 2 * INTERVAL]
+    assert json.loads(catalog.store.read(CHECKPOINT_HINT)) == {"latest": 2 * INTERVAL}
+    reader = Catalog(catalog.store)
+    assert reader.state.same_content(_replayed(catalog, catalog.version))
+    assert reader.state.version == catalog.version
+
+
+def test_every_version_reads_the_same_across_checkpoints(catalog: Catalog) -> None:
+    catalog.create_namespace("sales")
+    catalog.create_table("sales.orders", ORDERS)
+    _define(catalog, INTERVAL + 10)
+    catalog.drop_asset("a3")
+    catalog.wait_for_checkpoints()
+    reader = Catalog(catalog.store)
+    for version in range(catalog.version + 1):
+        assert reader.as_of(version).state.same_content(_replayed(catalog, version)), version
+
+
+def test_a_reader_that_replayed_many_records_checkpoints_them(catalog: Catalog) -> None:
+    _define(catalog, REPLAY_LIMIT + 20)
+    catalog.wait_for_checkpoints()
+    _drop_checkpoints(catalog.store)  # as if every background checkpoint had been killed
+    reader = Catalog(catalog.store)
+    assert reader.version == REPLAY_LIMIT + 20
+    reader.wait_for_checkpoints()
+    assert reader.checkpoints.versions() == [REPLAY_LIMIT + 20]
+    again = Catalog(catalog.store)
+    assert again.state == reader.state
+
+
+def test_a_reader_behind_by_few_versions_replays_them(catalog: Catalog) -> None:
+    follower = Catalog(catalog.store)
+    _define(catalog, 3)
+    assert follower.version == 3
+    catalog.create_namespace("late")
+    assert follower.list_namespaces() == ["late"]
+
+
+@pytest.mark.parametrize("damage", ["object", "file", "hint"])
+def test_a_damaged_checkpoint_costs_a_replay_not_a_read(catalog: Catalog, damage: str) -> None:
+    _define(catalog, INTERVAL * 2 + 1)
+    catalog.wait_for_checkpoints()
+    store = catalog.store
+    newest = Checkpoints(store).read(2 * INTERVAL)
+    if damage == "object":
+        store.write(newest.key, b"{not json")
+    elif damage == "file":
+        store.write(newest.snapshot["assets"], b"PAR1 torn")
+    else:
+        store.write(CHECKPOINT_HINT, json.dumps({"latest": 10**9}).encode())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state = Catalog(store).state
+    assert state.same_content(_replayed(catalog, catalog.version))
+    if damage != "hint":
+        assert any("damaged catalog checkpoint" in str(w.message) for w in caught)
+        assert "arco doctor --repair" in str(caught[-1].message)
+
+
+def test_two_writers_checkpointing_one_version_agree(catalog: Catalog) -> None:
+    _define(catalog, 5)
+    state = catalog.state
+    barrier = threading.Barrier(2)
+    found: list[Any] = []
+
+    def write() -> None:
+        barrier.wait()
+        found.append(Checkpoints(catalog.store).write(state))
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found[0] == found[1], "the loser returns the winner's checkpoint"
+    files = catalog.store.list("catalog/snapshots")
+    assert sorted(files) == sorted(found[0].snapshot.values()), "the loser's files are gone"
+
+
+def test_checkpoint_makes_the_latest_version_readable_as_plain_parquet(catalog: Catalog) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    with pytest.raises(Exception, match="Nothing to checkpoint"):
+        catalog.checkpoint()
+    catalog.create_namespace("sales")
+    catalog.create_table("sales.orders", ORDERS)
+    checkpoint = catalog.checkpoint()
+    assert checkpoint.version == 2
+    assert catalog.checkpoint() == checkpoint, "written once"
+    tables = pq.read_table(io.BytesIO(catalog.store.read(checkpoint.snapshot["tables"])))
+    assert tables.column("full_name").to_pylist() == ["sales.orders"]
+    assert tables.column("catalog_version").to_pylist() == [2]
+    assert catalog.snapshot_files(2) == dict(checkpoint.snapshot)
+    assert catalog.snapshot_files(1) == {}
+
+
+def test_a_record_of_a_newer_arco_is_a_clear_error() -> None:
+    data = {"schema_version": 3, "version": 1}
+    with pytest.raises(CorruptObject, match="a newer Arco wrote it: upgrade arco-nb"):
+        CommitInfo.from_json(data, key="catalog/_log/00000000000000000001.json")
+
+
+def test_commit_cost_does_not_depend_on_the_catalog_size(memory_root: str) -> None:
+    """Not a timing: a commit on a 2,000-table catalog writes one small object."""
+    from arco_nb.catalog.model import Table
+    from arco_nb.catalog.operations import CreateTable
+
+    catalog = Catalog(TenantScope(memory_root).store())
+    catalog.commit(
+        [CreateNamespace("ns")]
+        + [CreateTable(Table("ns", f"t{i}", columns=())) for i in range(2_000)]
+    )
+    before = {k: len(catalog.store.read(k)) for k in catalog.store.list()}
+    catalog.define_asset(AssetDef("x", "sql", code="select 1"))
+    after = {k: len(catalog.store.read(k)) for k in catalog.store.list()}
+    new = {k: n for k, n in after.items() if before.get(k) != n and not k.endswith("_version.json")}
+    assert list(new) == ["catalog/_log/00000000000000000002.json"]
+    assert new["catalog/_log/00000000000000000002.json"] < 1_000
+
+
+_OPS = st.lists(
+    st.tuples(st.sampled_from(["define", "drop", "checkpoint"]), st.integers(0, 4)),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_OPS)
+def test_checkpoints_anywhere_never_change_what_a_version_holds(ops: list[Any]) -> None:
+    catalog = Catalog(ObjectStore("memory://cp-property-" + str(id(ops))))
+    for what, i in ops:
+        if what == "define":
+            catalog.commit([DefineAsset(AssetDef(f"a{i}", "sql", code=f"select {len(ops)}"))])
+        elif what == "drop" and f"a{i}" in catalog.state.assets:
+            catalog.commit([DropAsset(f"a{i}")])
+        elif what == "checkpoint" and catalog.version:
+            catalog.checkpoint()
+    catalog.wait_for_checkpoints()
+    reader = Catalog(catalog.store)
+    for version in range(catalog.version + 1):
+        assert reader.as_of(version).state.same_content(_replayed(catalog, version))
+
+
+V1_ROOT = Path(__file__).with_name("data") / "root-v1"
+
+
+def test_a_root_written_by_the_previous_release_reads_and_moves_on(tmp_path: Path) -> None:
+    """``data/root-v1`` was written by the release before ADR 0018 (version-1 records, each
+    naming a full snapshot): six versions, ending with ``by_day`` dropped."""
+    import datetime as dt
+
+    from arco_nb.catalog.eventlog import EventLog
+    from arco_nb.catalog.gc import collect_unreferenced
+
+    root = tmp_path / "root"
+    shutil.copytree(V1_ROOT, root)
+    store = TenantScope(str(root)).store()
+    old = Catalog(store)
+    assert old.version == 6
+    assert old.list_assets() == ["orders_clean"]
+    assert old.load_table("sales.orders").description == "one row per order"
+    assert old.as_of(5).list_assets() == ["by_day", "orders_clean"]
+    for version in range(7):
+        assert old.as_of(version).state.same_content(_replayed(old, version)), version
+    assert [r.version for r in old.history() if r.snapshot] == list(range(1, 7))
+
+    old.define_asset(AssetDef("by_day", "sql", code="select 2", deps=("orders_clean",)))
+    raw = json.loads(store.read("catalog/_log/00000000000000000007.json"))
+    assert raw["schema_version"] == 2, "the next commit writes the new format"
+    fresh = Catalog(store)  # replays version 7 on top of version 6's snapshot
+    assert fresh.state.same_content(_replayed(old, 7))
+    assert fresh.load_asset("by_day").code == "select 2"
+    v1_files = {k for r in old.history() for k in r.snapshot.values()}
+    swept = collect_unreferenced(fresh, EventLog(store), grace=dt.timedelta(0))
+    assert swept.deleted["snapshots"] == 0
+    assert v1_files <= set(store.list("catalog/snapshots")), "gc keeps what old records name"
+
+
+def test_a_cold_reader_builds_only_the_tables_it_looks_up(catalog: Catalog) -> None:
+    from arco_nb.catalog.model import Table
+    from arco_nb.catalog.operations import AlterTable, CreateTable
+    from arco_nb.catalog.snapshot import LazyTables
+
+    catalog.commit(
+        [CreateNamespace("ns")]
+        + [CreateTable(Table("ns", f"t{i}", columns=())) for i in range(300)]
+    )
+    catalog.create_table("ns.orders", ORDERS)
+    catalog.checkpoint()
+    catalog.commit([AlterTable("ns.t7", description="after the checkpoint")])
+    reader = Catalog(catalog.store)  # the checkpoint, then one record replayed on it
+    assert reader.load_table("ns.orders").columns == catalog.load_table("ns.orders").columns
+    assert reader.load_table("ns.t7").description == "after the checkpoint"
+    assert len(reader.list_tables()) == 301
+    assert reader.list_tables("ns")[:2] == ["ns.orders", "ns.t0"]
+    base = reader.state.tables._base  # type: ignore[attr-defined]
+    assert isinstance(base, LazyTables)
+    assert base._all is None, "nothing built all tables"
+    assert sorted(base._built) == ["ns.orders", "ns.t7"], "the one looked up, the one altered"
+    assert reader.state == catalog.state, "and the whole state is the same"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["set", "del", "copy"]), st.integers(0, 6)),
+        max_size=40,
+    )
+)
+def test_an_overlay_behaves_as_a_dict_copy(ops: list[tuple[str, int]]) -> None:
+    from arco_nb.catalog.model import Overlay, Table
+
+    plain: dict[str, Table] = {f"ns.t{i}": Table("ns", f"t{i}") for i in range(3)}
+    overlay: Any = Overlay(dict(plain))
+    for what, i in ops:
+        key = f"ns.t{i}"
+        if what == "set":
+            plain[key] = overlay[key] = Table("ns", f"t{i}", description=str(len(plain)))
+        elif what == "del":
+            if key in plain:
+                del plain[key]
+                del overlay[key]
+            else:
+                with pytest.raises(KeyError):
+                    del overlay[key]
+        else:
+            before, overlay = overlay, Overlay(overlay)
+            overlay[key] = Table("ns", "changed")
+            assert key not in plain or before[key] == plain[key], "the copy is independent"
+            overlay = Overlay(before)
+        assert dict(overlay) == plain
+        assert len(overlay) == len(plain)
+        assert sorted(overlay) == sorted(plain)
+        assert all((k in overlay) == (k in plain) for k in (key, "ns.none"))
+
+
+def test_an_overlay_with_many_changes_is_folded_into_its_copy() -> None:
+    from arco_nb.catalog.model import Overlay, Table
+
+    first = Overlay({})
+    for i in range(300):
+        first[f"ns.t{i}"] = Table("ns", f"t{i}")
+    del first["ns.t0"]
+    copy = Overlay(first)
+    changed = Table("ns", "t1", description="changed")
+    copy["ns.t1"] = changed
+    assert len(copy) == len(first) == 299
+    assert first["ns.t1"].description == "", "the copy is independent"
+    assert dict(copy) == {**dict(first), "ns.t1": changed}
