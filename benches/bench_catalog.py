@@ -30,6 +30,7 @@ def _catalog(root: Path, tables: int) -> Catalog:
         for i in range(tables)
     ]
     catalog.commit(ops)
+    catalog.checkpoint()  # as the 50th commit's background checkpoint would (ADR 0018)
     return catalog
 
 
@@ -47,8 +48,13 @@ def test_table_lookup_in_10000_table_catalog(benchmark: Any, tmp_path: Path) -> 
     _p95(benchmark)
 
 
-def test_table_lookup_cold_reader_10000_tables(benchmark: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("past", [0, 49])
+def test_table_lookup_cold_reader_10000_tables(benchmark: Any, tmp_path: Path, past: int) -> None:
+    """A new reader: the newest checkpoint, then ``past`` records replayed on top of it (49:
+    the most a reader replays when every 50th version is checkpointed)."""
     catalog = _catalog(tmp_path, 10_000)
+    for i in range(past):
+        catalog.commit([AlterTable(f"ns{i % 10}.t{i}", description=str(i))])
     result = benchmark.pedantic(
         lambda: Catalog(catalog.store).load_table("ns3.t9993"), rounds=10, iterations=1
     )
@@ -65,15 +71,30 @@ def test_full_scan_of_1000_tables_with_columns_cold(benchmark: Any, tmp_path: Pa
     assert benchmark.pedantic(scan, rounds=20, iterations=1) == 8_000
 
 
-@pytest.mark.parametrize("tables", [100, 1_000, 10_000])
+@pytest.mark.parametrize("tables", [100, 1_000, 10_000, 100_000])
 def test_one_commit_by_catalog_size(benchmark: Any, tmp_path: Path, tables: int) -> None:
     catalog = _catalog(tmp_path, tables)
     counter = itertools.count()
     benchmark.pedantic(
         lambda: catalog.commit([AlterTable("ns0.t0", description=str(next(counter)))]),
-        rounds=10 if tables == 10_000 else 30,
+        rounds=49,  # below the 50th version: no background checkpoint in the figures
         iterations=1,
     )
+    catalog.wait_for_checkpoints()
+
+
+def test_commits_with_background_checkpoints_10000_tables(benchmark: Any, tmp_path: Path) -> None:
+    """100 commits in a row: two of them start a background checkpoint, which shares the
+    interpreter with the commits after it."""
+    catalog = _catalog(tmp_path, 10_000)
+    counter = itertools.count()
+    benchmark.pedantic(
+        lambda: catalog.commit([AlterTable("ns0.t0", description=str(next(counter)))]),
+        rounds=100,
+        iterations=1,
+    )
+    catalog.wait_for_checkpoints()
+    assert catalog.checkpoints.versions() == [1, 50, 100]
 
 
 def _raw_inbox(store: ObjectStore, events: list[Event], per_object: int = 1) -> None:
