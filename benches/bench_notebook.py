@@ -45,6 +45,39 @@ def test_load_ext_in_a_fresh_ipython(benchmark: Any, tmp_path: Path) -> None:
     benchmark.extra_info["load_ext_ms_max"] = round(seconds[-1] * 1000, 1)
 
 
+FIRST_CELL = """
+import sys, time
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "arco")
+started = time.perf_counter()
+assert shell.run_cell("%%asset first\\nselect 1 as x").success
+print(time.perf_counter() - started, "pandas" in sys.modules)
+"""
+
+
+def test_first_asset_cell_in_a_fresh_ipython(benchmark: Any, tmp_path: Path) -> None:
+    """Time inside a fresh process, from the start of its first `%%asset` cell to its end,
+    right after `%load_ext arco` (imports included)."""
+    seconds: list[float] = []
+
+    def first(round_: list[int] = [0]) -> None:  # noqa: B006 - a counter across rounds
+        round_[0] += 1
+        cwd = tmp_path / str(round_[0])
+        cwd.mkdir()
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_CELL], capture_output=True, text=True, check=True, cwd=cwd
+        )
+        took, pandas = out.stdout.strip().splitlines()[-1].split()
+        assert pandas == "False"
+        seconds.append(float(took))
+
+    benchmark.pedantic(first, rounds=7, iterations=1)
+    seconds.sort()
+    benchmark.extra_info["first_cell_ms_median"] = round(seconds[len(seconds) // 2] * 1000, 1)
+    print(f"\n  first cell: median {seconds[len(seconds) // 2] * 1000:.0f} ms, {seconds}")
+
+
 @pytest.fixture
 def shell(tmp_path: Path) -> Iterator[InteractiveShell]:
     ip = InteractiveShell.instance()

@@ -63,3 +63,28 @@ def test_the_cli_loads_a_command_module_only_when_it_is_used() -> None:
     assert "cmd" not in before, before
     assert "arco_nb.cli.admin_cmds" in after, after
     assert "arco_nb.cli.run_cmd" not in after, after
+
+
+COLD_START = """
+import os, sys, tempfile
+from IPython.core.interactiveshell import InteractiveShell
+os.environ["ARCO_ROOT"] = tempfile.mkdtemp()
+ip = InteractiveShell.instance()
+ip.run_line_magic("load_ext", "arco")
+for cell in ("%%asset first\\nselect 1 as x", "%%asset second\\nselect x + 1 as y from first"):
+    assert ip.run_cell(cell).success
+assert isinstance(ip.user_ns["second"], __import__("polars").DataFrame)
+print("pandas" in sys.modules)
+"""
+
+
+def test_the_first_asset_cells_of_a_fresh_kernel_do_not_import_pandas() -> None:
+    """pyarrow imports pandas (0.5 s) on many conversions when it is installed; nothing on
+    the way from ``%load_ext arco`` to the first materializations may take that path."""
+    import importlib.util
+
+    assert importlib.util.find_spec("pandas") is not None, "installed, so the test can fail"
+    command = [sys.executable, "-c", COLD_START]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

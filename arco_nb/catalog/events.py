@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from arco_nb.catalog.parquet import rows_to_table
 from arco_nb.core.errors import ArcoError, CorruptObject, InvalidEvent
 from arco_nb.core.ids import content_id
 
@@ -290,8 +291,6 @@ def table_schema(table: FactTable) -> pa.Schema:
 
 def events_to_tables(events: Iterable[Event]) -> dict[str, pa.Table]:
     """Group events into one Arrow table per fact table (every table present, maybe empty)."""
-    import pyarrow as pa
-
     rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in KINDS.values()}
     for event in events:
         table = KINDS[event.kind]
@@ -308,6 +307,4 @@ def events_to_tables(events: Iterable[Event]) -> dict[str, pa.Table]:
         for name, _ in table.columns:
             row[name] = event.payload.get(name)
         rows[table.name].append(row)
-    return {
-        t.name: pa.Table.from_pylist(rows[t.name], schema=table_schema(t)) for t in KINDS.values()
-    }
+    return {t.name: rows_to_table(rows[t.name], table_schema(t)) for t in KINDS.values()}

@@ -14,7 +14,7 @@ from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
-from arco_nb.catalog.parquet import read_parquet_object
+from arco_nb.catalog.parquet import read_parquet_object, rows_to_table
 from arco_nb.core.errors import CorruptObject, ObjectNotFound
 
 if TYPE_CHECKING:
@@ -92,7 +92,6 @@ def snapshot_tables(state: CatalogState) -> dict[str, pa.Table]:
 
 def snapshot_table(state: CatalogState, name: str) -> pa.Table:
     """One kind (``namespaces``, ``tables``, ``columns``, ``assets``) of ``state``'s snapshot."""
-    import pyarrow as pa
 
     tables = [state.tables[k] for k in sorted(state.tables)]
     rows: list[dict[str, Any]]
@@ -127,7 +126,7 @@ def snapshot_table(state: CatalogState, name: str) -> pa.Table:
             | {"retries": state.assets[k].retries}
             for k in sorted(state.assets)
         ]
-    return pa.Table.from_pylist(rows, schema=_schemas()[name])
+    return rows_to_table(rows, _schemas()[name])
 
 
 def snapshot_bytes(state: CatalogState, name: str) -> bytes:
