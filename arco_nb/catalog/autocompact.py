@@ -58,6 +58,9 @@ def wait_for_compactions(timeout: float | None = None) -> None:
 def _compact(log: EventLog) -> CompactionResult | None:
     try:
         return log.compact(now=dt.datetime.now(dt.UTC))
-    except ArcoError as exc:  # a damaged object, storage trouble: reads will say so too
-        warnings.warn(f"Background compaction failed: {exc}", stacklevel=1)
+    except Exception as exc:  # a background optimisation must not crash
+        # A damaged object or storage trouble (reads will say so too), or a bug: one line,
+        # not a thread's traceback in the middle of a notebook.
+        detail = str(exc) if isinstance(exc, ArcoError) else f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"Background compaction failed: {detail}", stacklevel=1)
         return None

@@ -229,8 +229,15 @@ class Catalog(CatalogView):
 
         def write() -> None:
             # Only ever an optimisation: a failed checkpoint costs readers a longer replay.
-            with contextlib.suppress(ArcoError, OSError):
+            try:
                 self.checkpoints.write(state)
+            except Exception as exc:  # one line, not a thread traceback
+                detail = str(exc) if isinstance(exc, ArcoError) else f"{type(exc).__name__}: {exc}"
+                warnings.warn(
+                    f"Checkpointing catalog version {state.version} failed ({detail}); "
+                    "readers replay the log instead",
+                    stacklevel=1,
+                )
 
         thread = threading.Thread(target=write, name=f"arco-checkpoint-{state.version}")
         self._writers = [t for t in self._writers if t.is_alive()] + [thread]

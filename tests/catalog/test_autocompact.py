@@ -85,3 +85,18 @@ def test_one_compaction_per_workspace_at_a_time(
     again = maybe_compact(ws.events, threshold=5)
     assert again is not None, "the first one is over"
     again.join()
+
+
+def test_a_failing_background_compaction_is_one_warning(
+    memory_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arco_nb import TenantScope
+    from arco_nb.catalog import autocompact
+    from arco_nb.catalog.eventlog import EventLog
+
+    def broken(self: EventLog, **_: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(EventLog, "compact", broken)
+    with pytest.warns(UserWarning, match=r"Background compaction failed: RuntimeError: bug"):
+        assert autocompact._compact(EventLog(TenantScope(memory_root).store())) is None

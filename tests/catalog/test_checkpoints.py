@@ -36,6 +36,11 @@ def _define(catalog: Catalog, n: int) -> None:
         catalog.define_asset(AssetDef(f"a{i % 7}", "sql", code=f"select {i}"))
 
 
+def _define_and_wait(catalog: Catalog) -> None:
+    catalog.define_asset(AssetDef("last", "sql", code="select 1"))
+    catalog.wait_for_checkpoints()
+
+
 def _replayed(catalog: Catalog, version: int) -> CatalogState:
     """The state at ``version`` from version 0, record by record: the definition of truth."""
     state = CatalogState()
@@ -319,3 +324,18 @@ def test_an_overlay_with_many_changes_is_folded_into_its_copy() -> None:
     assert len(copy) == len(first) == 299
     assert first["ns.t1"].description == "", "the copy is independent"
     assert dict(copy) == {**dict(first), "ns.t1": changed}
+
+
+def test_a_failing_background_checkpoint_is_one_warning(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Checkpoints, state: CatalogState) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Checkpoints, "write", broken)
+    _define(catalog, INTERVAL - 1)
+    with pytest.warns(UserWarning, match=r"version 50 failed \(RuntimeError: disk on fire\)"):
+        _define_and_wait(catalog)
+    assert catalog.version == INTERVAL, "the commit itself was acknowledged"
+    monkeypatch.undo()
+    assert Catalog(catalog.store).state.same_content(_replayed(catalog, INTERVAL))
