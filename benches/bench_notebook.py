@@ -121,6 +121,33 @@ def test_asset_cell_skipped_as_up_to_date(benchmark: Any, shell: InteractiveShel
     benchmark.pedantic(cell, rounds=100, iterations=1, warmup_rounds=3)
 
 
+def test_a_300_cell_session(benchmark: Any, shell: InteractiveShell) -> None:
+    """A long notebook session: 300 chained ``%%asset`` cells, each reading the one before.
+    The cost of a cell must not grow with the session's age (cells 291-300 within 1.3 times
+    cells 2-10)."""
+    import statistics
+    import time
+
+    took: list[float] = []
+
+    def session() -> None:
+        took.clear()
+        shell.run_cell("%%asset c000\nselect 1 as x")
+        for i in range(1, 300):
+            started = time.perf_counter()
+            result = shell.run_cell(f"%%asset c{i:03d}\nselect x + 1 as x from c{i - 1:03d}")
+            took.append(time.perf_counter() - started)
+            assert result.success
+
+    benchmark.pedantic(session, rounds=1, iterations=1)
+    early = statistics.median(took[1:10])  # cells 2-10
+    late = statistics.median(took[-10:])  # cells 291-300
+    benchmark.extra_info.update(
+        early_ms=round(early * 1000, 2), late_ms=round(late * 1000, 2), ratio=round(late / early, 2)
+    )
+    print(f"\n  cells 2-10: {early * 1000:.1f} ms, 291-300: {late * 1000:.1f} ms")
+
+
 def test_catalog_browser_on_1000_assets(benchmark: Any, tmp_path: Path) -> None:
     registry = Registry()
     ws = Workspace(str(tmp_path / "root"), registry=registry)

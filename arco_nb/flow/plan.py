@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from arco_nb.core.errors import AssetNotFound, ConfigError
@@ -130,6 +130,15 @@ class Plan:
     def to_run(self) -> tuple[Task, ...]:
         """The tasks that will execute."""
         return tuple(t for t in self.tasks if t.will_run)
+
+    def pruned(self) -> Plan:
+        """The tasks that will execute and the up-to-date tasks they read, and no other: what
+        a run must record. A notebook cell plans all of its upstream assets (``+name``), but
+        its run need not record hundreds of untouched ancestors, which would make every cell
+        of a long session cost more than the one before."""
+        running = self.to_run
+        needed = {t.key for t in running} | {i for t in running for i in t.inputs}
+        return replace(self, tasks=tuple(t for t in self.tasks if t.key in needed))
 
     def explain(self) -> str:
         """The plan in words: one line per task, then a summary."""

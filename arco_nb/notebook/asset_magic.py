@@ -102,7 +102,7 @@ def asset_cell(session: Session, line: str, cell: str) -> AssetPreview | Table:
     result = None
     if plan.to_run:  # an unchanged cell records no run at all
         # The run's own catalog commit records the definition with the table it made.
-        result = session.run(plan=plan)
+        result = session.run(plan=plan.pruned())
         if result.status != "succeeded":
             ws.define(spec)  # known to the catalog even when it failed
             session.changed()

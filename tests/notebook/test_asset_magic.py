@@ -38,6 +38,25 @@ def test_a_sql_cell_materializes_previews_and_binds(ip: TestingShell, root: str)
     assert ws.sql("select count(*) from arco.runs").fetchall() == [(2,)]
 
 
+def test_a_cell_records_only_what_it_ran_and_read(ip: TestingShell, root: str) -> None:
+    """A cell plans all of its upstream assets, but its run records only the tasks that ran
+    and the up-to-date ones they read: a long session's cells do not grow with its age."""
+    ip.run_cell("%%asset c0\nselect 1 as x")
+    for i in range(1, 5):
+        ip.run_cell(f"%%asset c{i}\nselect x + 1 as x from c{i - 1}")
+    preview = ip.out("%%asset c4\nselect x + 2 as x from c3")
+    assert "Up to date, skipped: c3" in repr(preview)
+    ws = Workspace(root)
+    tasks = {(t.asset, t.status) for t in ws.tasks(preview.run_id)}
+    assert tasks == {("c3", "up_to_date"), ("c4", "succeeded")}
+    ip.run_cell("%%asset c1\nselect x + 10 as x from c0")  # c1 changed: its cell runs c1 alone
+    assert ip.user_ns["c1"]["x"].to_list() == [11]
+    fresh = ip.out("%%asset c4\nselect x + 2 as x from c3")  # now c2, c3 and c4 are stale
+    ran = {t.asset: t.status for t in ws.tasks(fresh.run_id)}
+    assert ran == {"c1": "up_to_date", "c2": "succeeded", "c3": "succeeded", "c4": "succeeded"}
+    assert ip.user_ns["c4"]["x"].to_list() == [15]
+
+
 def test_an_unchanged_cell_is_skipped_and_says_so(ip: TestingShell, root: str) -> None:
     ip.run_cell(ORDERS)
     again = repr(ip.out(ORDERS))
