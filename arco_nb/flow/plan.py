@@ -10,6 +10,7 @@ downstream task. See ``docs/adr/0009-deterministic-planning.md``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -213,13 +214,8 @@ def build_plan(
     for name in graph.order:  # topological, so upstream fingerprints exist when needed
         spec = graph.specs[name]
         for key in keys_of.get(name, ()):
-            fingerprints[(name, key)] = content_hash(
-                {
-                    "code_version": spec.code_version,
-                    "upstream": [fingerprints[i] for i in inputs[(name, key)]],
-                    "partition": key,
-                }
-            )[:24]
+            upstream = tuple(fingerprints[i] for i in inputs[(name, key)])
+            fingerprints[(name, key)] = _fingerprint(spec.code_version, upstream, key)
     tasks = []
     for name in selected:
         spec = graph.specs[name]
@@ -349,3 +345,11 @@ def input_keys(
         if isinstance(upstream, DailyPartitions) and isinstance(downstream, MonthlyPartitions):
             return sorted(k for k in available if k[:7] == key)
     return sorted(available)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fingerprint(code_version: str, upstream: tuple[str, ...], partition: str) -> str:
+    # Cached: a notebook cell plans all of its ancestors again, and they rarely change.
+    return content_hash(
+        {"code_version": code_version, "upstream": list(upstream), "partition": partition}
+    )[:24]
