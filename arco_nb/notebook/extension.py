@@ -2,7 +2,8 @@
 """``%load_ext arco``: the ``%%asset`` and ``%arco`` magics, their settings, and display hooks.
 
 Settings are traitlets (``%config Arco.root = "s3://..."``). Heavy modules (pyarrow, duckdb,
-polars, ipywidgets, graphviz) load on first use, not here, so loading stays fast.
+polars, ipywidgets, graphviz) are not imported here, so loading stays fast; the ones a first
+``%%asset`` cell needs are imported in the background right after (:mod:`.warmup`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Int, Unicode, default, observ
 from arco_nb._version import __version__
 from arco_nb.core.errors import ArcoError
 from arco_nb.core.settings import DEFAULT_EXECUTOR, EXECUTORS, env_executor, env_sql_sandbox
+from arco_nb.notebook import warmup
 from arco_nb.notebook.commands import COMMANDS, load
 from arco_nb.notebook.session import Session
 
@@ -47,6 +49,11 @@ class Arco(Magics):
         help="How runs execute (default: ARCO_EXECUTOR, else inline).",
     ).tag(config=True)
     preview_rows = Int(5, min=0, help="Rows a %%asset preview shows.").tag(config=True)
+    warm_up = Bool(
+        True,
+        help="Import DuckDB, pyarrow and polars in the background after %load_ext, so that "
+        "the first cell does not wait for them.",
+    ).tag(config=True)
     sql_sandbox = Bool(
         False,
         help="Run SQL assets in the SQL sandbox: read-only, upstream assets only, no files "
@@ -119,6 +126,7 @@ def _check_text(line: str, cell: str | None) -> None:
 
 def _boundary(action: Any) -> Any:
     """Run a magic's work; Arco's own errors become one line (``UsageError``)."""
+    warmup.wait()  # never import the heavy modules from two threads at once
     try:
         return action()
     except ArcoError as exc:
@@ -147,6 +155,8 @@ def load_extension(shell: InteractiveShell) -> None:
     print(
         f"Arco {__version__}: metadata in {magics.session.where()}. %arco help lists the commands."
     )
+    if magics.warm_up:
+        warmup.start()
 
 
 def unload_extension(shell: InteractiveShell) -> None:

@@ -91,16 +91,60 @@ def test_settings_are_traitlets(ip: TestingShell, root: str) -> None:
     assert "nums" in repr(ip.out("%arco assets")), "and back: restored from its catalog"
 
 
-def test_loading_is_light() -> None:
+LOAD_AND_LIST = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+config = Config()
+config.Arco.warm_up = {warm_up}
+InteractiveShell.instance(config=config).run_line_magic("load_ext", "arco")
+from arco_nb.notebook import warmup
+heavy = {{"pyarrow", "duckdb", "polars", "ipywidgets", "graphviz", "pandas"}}
+print(sorted(heavy & set(sys.modules)))
+warmup.wait()
+print(sorted(heavy & set(sys.modules)))
+"""
+
+
+def _load_and_list(warm_up: bool) -> list[str]:
     import subprocess
     import sys
 
-    code = (
-        "import sys\n"
-        "from IPython.core.interactiveshell import InteractiveShell\n"
-        "InteractiveShell.instance().run_line_magic('load_ext', 'arco')\n"
-        "heavy = {'pyarrow', 'duckdb', 'polars', 'ipywidgets', 'graphviz', 'pandas'}\n"
-        "print(sorted(heavy & set(sys.modules)))\n"
-    )
+    code = LOAD_AND_LIST.format(warm_up=warm_up)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    return out.stdout.strip().splitlines()[-2:]
+
+
+def test_loading_is_light() -> None:
+    assert _load_and_list(warm_up=False) == ["[]", "[]"], "nothing heavy, even later"
+
+
+def test_the_warm_up_imports_what_a_first_cell_needs_and_nothing_else() -> None:
+    _, after = _load_and_list(warm_up=True)
+    assert after == "['duckdb', 'polars', 'pyarrow']", "no pandas, widgets or graphviz"
+
+
+def test_magics_wait_for_the_warm_up(ip: TestingShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from arco_nb.notebook import warmup
+
+    release = threading.Event()
+    order: list[str] = []
+
+    def slow_imports() -> None:
+        release.wait(10)
+        order.append("warm-up done")
+
+    monkeypatch.setattr(warmup, "_started", [])
+    monkeypatch.setattr(warmup, "_import_all", slow_imports)
+    warmup.start()
+    magic = threading.Thread(target=lambda: order.append(repr(ip.out("%arco help"))[:4]))
+    magic.start()
+    time.sleep(0.2)
+    assert order == [], "the magic is waiting"
+    release.set()
+    magic.join(10)
+    assert order[0] == "warm-up done"
+    assert len(order) == 2
