@@ -173,8 +173,10 @@ class EventLog:
         self._manifest = Manifest()
         self._parsed: dict[str, list[Event]] = {}  # inbox objects never change: cache them
         self._tables: dict[str, tuple[tuple[int, tuple[str, ...]], pa.Table]] = {}
-        # Uncompacted inbox objects at the last read: what auto-compaction looks at.
+        # Uncompacted inbox objects at the last read: what auto-compaction looks at. Objects
+        # that do not parse stay in the inbox whatever compaction does, so they do not count.
         self.backlog = 0
+        self._unreadable: set[str] = set()
 
     # -- append ---------------------------------------------------------------------------------
     def append(self, events: Event | Iterable[Event]) -> list[str]:
@@ -241,7 +243,7 @@ class EventLog:
     # -- reading --------------------------------------------------------------------------------
     def _uncompacted(self, manifest: Manifest) -> list[str]:
         keys = [k for k in self.store.list(INBOX) if k not in manifest.compacted]
-        self.backlog = len(keys)
+        self.backlog = sum(1 for k in keys if k not in self._unreadable)
         return keys
 
     def _read_inbox(self, keys: Iterable[str]) -> list[Event]:
@@ -255,6 +257,9 @@ class EventLog:
                     # One foreign or damaged object must not hide every other fact; it stays
                     # in the inbox (never marked compacted) for a human to look at.
                     warnings.warn(f"Skipping unreadable event object: {exc}", stacklevel=3)
+                    if key not in self._unreadable:
+                        self._unreadable.add(key)
+                        self.backlog = max(0, self.backlog - 1)
                     continue
                 self._parsed[key] = parsed
             events.extend(parsed)

@@ -100,3 +100,18 @@ def test_a_failing_background_compaction_is_one_warning(
     monkeypatch.setattr(EventLog, "compact", broken)
     with pytest.warns(UserWarning, match=r"Background compaction failed: RuntimeError: bug"):
         assert autocompact._compact(EventLog(TenantScope(memory_root).store())) is None
+
+
+def test_unreadable_inbox_objects_do_not_count_towards_the_backlog(memory_root: str) -> None:
+    """Compaction leaves them in the inbox for a person (or doctor): counting them would start
+    a useless compaction after every run."""
+    ws = Workspace(memory_root, registry=Registry())
+    for i in range(DEFAULT_AUTO_COMPACT + 10):
+        ws.store.write(f"{INBOX}/2024-01-01/junk-{i}.json", b"{not json")
+    with pytest.warns(UserWarning, match="Skipping unreadable event object"):
+        ws.events.snapshot()
+    assert ws.events.backlog == 0
+    assert maybe_compact(ws.events, threshold=DEFAULT_AUTO_COMPACT) is None
+    with pytest.warns(UserWarning, match="Skipping unreadable event object"):
+        ws.events.snapshot()  # known now: still not counted
+    assert ws.events.backlog == 0
