@@ -32,6 +32,7 @@ asset again with ``--force``).
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import warnings
 from collections.abc import Mapping
@@ -40,7 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.checkpoints import Checkpoints
 from arco_nb.catalog.eventlog import INBOX, MANIFESTS, EventLog, Manifest
-from arco_nb.catalog.events import Event, inbox_object, parse_inbox_object
+from arco_nb.catalog.events import (
+    EVENT_SCHEMA_VERSION,
+    Event,
+    inbox_object,
+    parse_inbox_object,
+)
 from arco_nb.catalog.log import LOG_PREFIX, CommitInfo, CommitLog
 from arco_nb.catalog.model import CatalogState
 from arco_nb.catalog.parquet import damaged, read_parquet_object
@@ -389,11 +395,23 @@ class _Doctor:
     def _inbox(self) -> None:
         for key in self.store.list(INBOX):
             self._count("inbox objects")
+            raw = b""
             try:
-                parse_inbox_object(self.store.read(key), key=key)
+                raw = self.store.read(key)
+                parse_inbox_object(raw, key=key)
             except ObjectNotFound:
                 continue  # collected meanwhile
             except CorruptObject as exc:
+                if _newer_schema(raw):
+                    # Facts a newer Arco recorded: not damage. Left where they are.
+                    self._found(
+                        "inbox",
+                        key,
+                        exc.reason + ", written by a newer Arco",
+                        "upgrade arco-nb to read it; it was left in place",
+                        repaired=False,
+                    )
+                    continue
                 moved = self.repair and self._move_aside(key)
                 remedy = (
                     "moved to quarantine" if moved else "`doctor --repair` moves it aside"
@@ -440,3 +458,12 @@ class _Doctor:
         except (pa.ArrowException, ValueError, OSError) as exc:
             return damaged(key, exc).reason
         return None
+
+
+def _newer_schema(raw: bytes) -> bool:
+    """Whether ``raw`` is an inbox object of a schema version newer than this Arco's."""
+    try:
+        version = json.loads(raw).get("schema_version")
+    except (ValueError, AttributeError):
+        return False
+    return type(version) is int and version > EVENT_SCHEMA_VERSION

@@ -359,3 +359,17 @@ def test_a_compaction_collecting_the_inbox_during_repair_loses_nothing(
     assert _facts(ws) == facts, "the events were appended again before the objects went"
     ws.compact()
     assert _facts(ws) == facts
+
+
+def test_an_inbox_object_of_a_newer_arco_is_left_in_place(memory_root: str) -> None:
+    ws = Workspace(memory_root, registry=_registry())
+    assert ws.run().status == "succeeded"
+    key = "events/inbox/2024-01-01/from-the-future.json"
+    newer = json.dumps({"schema_version": 2, "events": [{"kind": "new-kind"}]}).encode()
+    ws.store.write(key, newer)
+    report = ws.doctor(repair=True)
+    (finding,) = report.findings
+    assert (finding.kind, finding.key, finding.repaired) == ("inbox", key, False)
+    assert "written by a newer Arco" in finding.problem
+    assert finding.remedy == "upgrade arco-nb to read it; it was left in place"
+    assert ws.store.read(key) == newer, "not moved: it is not damage"
