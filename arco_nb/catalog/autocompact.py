@@ -17,7 +17,7 @@ import threading
 import warnings
 
 from arco_nb.catalog.eventlog import CompactionResult, EventLog
-from arco_nb.core.errors import ArcoError
+from arco_nb.core.errors import one_line
 
 __all__ = ["maybe_compact", "wait_for_compactions"]
 
@@ -61,6 +61,5 @@ def _compact(log: EventLog) -> CompactionResult | None:
     except Exception as exc:  # a background optimisation must not crash
         # A damaged object or storage trouble (reads will say so too), or a bug: one line,
         # not a thread's traceback in the middle of a notebook.
-        detail = str(exc) if isinstance(exc, ArcoError) else f"{type(exc).__name__}: {exc}"
-        warnings.warn(f"Background compaction failed: {detail}", stacklevel=1)
+        warnings.warn(f"Background compaction failed: {one_line(exc)}", stacklevel=1)
         return None

@@ -22,7 +22,6 @@ to replay more than ``REPLAY_LIMIT`` records writes one too.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import getpass
 import itertools
@@ -60,11 +59,11 @@ from arco_nb.catalog.snapshot import read_snapshot
 from arco_nb.catalog.view import CatalogView
 from arco_nb.core.errors import (
     AlreadyExists,
-    ArcoError,
     CatalogError,
     CommitConflict,
     CorruptObject,
     ObjectNotFound,
+    one_line,
 )
 from arco_nb.core.ids import new_id
 from arco_nb.core.storage import ObjectStore
@@ -201,27 +200,23 @@ class Catalog(CatalogView):
         state = self.state
         if state.version == 0:
             raise CatalogError("Nothing to checkpoint", hint="Commit something first")
-        record = self._log.record(state.version)
-        if record.snapshot:
-            return Checkpoint(
-                state.version, record.commit_id, record.created_at, record.snapshot, record.key
-            )
-        with contextlib.suppress(ObjectNotFound, CorruptObject):
-            return self.checkpoints.read(state.version)
-        return self.checkpoints.write(state)
+        return self._checkpoint_at(state.version) or self.checkpoints.write(state)
 
     def snapshot_files(self, version: int) -> dict[str, str]:
         """The snapshot files holding exactly ``version`` (a checkpoint's, or a version-1
         record's), or ``{}`` if none does: then the state must be built by replaying."""
-        if version == 0:
-            return {}
+        found = self._checkpoint_at(version) if version else None
+        return dict(found.snapshot) if found else {}
+
+    def _checkpoint_at(self, version: int) -> Checkpoint | None:
+        """The readable checkpoint of exactly ``version``; a version-1 record counts as one."""
         record = self._log.record(version)
         if record.snapshot:
-            return dict(record.snapshot)
+            return Checkpoint(version, record.commit_id, record.created_at, record.snapshot)
         try:
-            return dict(self.checkpoints.read(version).snapshot)
+            return self.checkpoints.read(version)
         except (ObjectNotFound, CorruptObject):
-            return {}
+            return None
 
     def _checkpoint_later(self, state: CatalogState) -> None:
         """Checkpoint ``state`` in a background thread. Not a daemon: an interpreter that
@@ -232,9 +227,8 @@ class Catalog(CatalogView):
             try:
                 self.checkpoints.write(state)
             except Exception as exc:  # one line, not a thread traceback
-                detail = str(exc) if isinstance(exc, ArcoError) else f"{type(exc).__name__}: {exc}"
                 warnings.warn(
-                    f"Checkpointing catalog version {state.version} failed ({detail}); "
+                    f"Checkpointing catalog version {state.version} failed ({one_line(exc)}); "
                     "readers replay the log instead",
                     stacklevel=1,
                 )

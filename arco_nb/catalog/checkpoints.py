@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arco_nb.catalog.model import CatalogState
+from arco_nb.catalog.sequence import read_hint, write_hint
 from arco_nb.catalog.snapshot import SNAPSHOT_FILES, write_snapshot
-from arco_nb.core.errors import AlreadyExists, CorruptObject, ObjectNotFound, StorageError
+from arco_nb.core.errors import AlreadyExists, CorruptObject, StorageError
 from arco_nb.core.ids import canonical_json, new_id
 from arco_nb.core.storage import ObjectStore
 
@@ -157,14 +158,8 @@ class Checkpoints:
             return self.read(state.version)
         self._read[state.version] = checkpoint
         if state.version > self._hint():
-            with contextlib.suppress(StorageError):
-                data = canonical_json({"latest": state.version})
-                self.store.write(CHECKPOINT_HINT, data, durable=False)
+            write_hint(self.store, CHECKPOINT_HINT, state.version)
         return checkpoint
 
     def _hint(self) -> int:
-        try:
-            value = json.loads(self.store.read(CHECKPOINT_HINT))["latest"]
-        except (ObjectNotFound, CorruptObject, StorageError, ValueError, KeyError, TypeError):
-            return 0
-        return value if type(value) is int and value > 0 else 0
+        return read_hint(self.store, CHECKPOINT_HINT) or 0

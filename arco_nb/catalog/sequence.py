@@ -20,7 +20,7 @@ from arco_nb.core.errors import CorruptObject, ObjectNotFound, StorageError
 from arco_nb.core.ids import canonical_json
 from arco_nb.core.storage import ObjectStore
 
-__all__ = ["NumberedObjects"]
+__all__ = ["NumberedObjects", "read_hint", "write_hint"]
 
 _NAME = re.compile(r"(\d{20})\.json")
 
@@ -80,8 +80,7 @@ class NumberedObjects:
 
     def write_hint(self, number: int) -> None:
         """Record the highest number. Best effort: a stale hint only costs a few probes."""
-        with contextlib.suppress(StorageError):
-            self.store.write(self.hint_key, canonical_json({"latest": number}), durable=False)
+        write_hint(self.store, self.hint_key, number)
 
     def latest(self, known: int = 0) -> int:
         """Return the highest number, starting from a number ``known`` to exist (0: none).
@@ -97,13 +96,8 @@ class NumberedObjects:
         return number
 
     def _from_hint(self) -> int:
-        try:
-            hinted = json.loads(self.store.read(self.hint_key))["latest"]
-        except (StorageError, ValueError, KeyError, TypeError):
-            return self._from_listing()
-        if isinstance(hinted, int) and (
-            hinted == 0 or (hinted > 0 and self.store.exists(self.key(hinted)))
-        ):
+        hinted = read_hint(self.store, self.hint_key)
+        if hinted is not None and (hinted == 0 or self.store.exists(self.key(hinted))):
             return hinted
         return self._from_listing()
 
@@ -125,3 +119,18 @@ class NumberedObjects:
                 missing=True,
             )
         return latest
+
+
+def read_hint(store: ObjectStore, key: str) -> int | None:
+    """The number hint object ``key`` names, or ``None`` if it is missing or unreadable."""
+    try:
+        hinted = json.loads(store.read(key))["latest"]
+    except (StorageError, ValueError, KeyError, TypeError):
+        return None
+    return hinted if type(hinted) is int and hinted >= 0 else None
+
+
+def write_hint(store: ObjectStore, key: str, number: int) -> None:
+    """Write hint object ``key`` naming ``number``. Best effort: readers verify hints."""
+    with contextlib.suppress(StorageError):
+        store.write(key, canonical_json({"latest": number}), durable=False)

@@ -69,6 +69,12 @@ __all__ = [
 ]
 
 
+def one_line(exc: BaseException) -> str:
+    """``exc`` for a one-line warning: an ArcoError's own message, else the type and message
+    (used where background work reports a failure instead of raising it)."""
+    return str(exc) if isinstance(exc, ArcoError) else f"{type(exc).__name__}: {exc}"
+
+
 def _restore(cls: type[ArcoError], args: tuple[Any, ...], state: dict[str, Any]) -> ArcoError:
     err = cls.__new__(cls)
     err.args = args
