@@ -339,3 +339,22 @@ def test_a_failing_background_checkpoint_is_one_warning(
     assert catalog.version == INTERVAL, "the commit itself was acknowledged"
     monkeypatch.undo()
     assert Catalog(catalog.store).state.same_content(_replayed(catalog, INTERVAL))
+
+
+def test_a_process_that_exits_at_once_still_leaves_its_checkpoint(local_root: str) -> None:
+    """The background checkpoint thread is not a daemon: a short-lived process (an `arco run`)
+    that commits the 50th version and exits writes the checkpoint before it goes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from arco_nb import TenantScope\n"
+        "from arco_nb.catalog.catalog import Catalog\n"
+        "from arco_nb.catalog.model import AssetDef\n"
+        "catalog = Catalog(TenantScope(sys.argv[1]).store())\n"
+        f"for i in range({INTERVAL}):\n"
+        "    catalog.define_asset(AssetDef(f'a{i}', 'sql', code='select 1'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code, local_root], check=True, timeout=120)
+    assert Checkpoints(TenantScope(local_root).store()).versions() == [INTERVAL]
