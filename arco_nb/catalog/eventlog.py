@@ -24,135 +24,55 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import re
 import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
+from arco_nb.catalog.compaction import FANOUT, CompactionResult, dedup
 from arco_nb.catalog.events import (
-    EVENT_SCHEMA_VERSION,
     KINDS,
     Event,
     events_to_tables,
     inbox_object,
     parse_inbox_object,
 )
+from arco_nb.catalog.manifest import (
+    COMPACTED,
+    INBOX,
+    MANIFEST_HINT,
+    MANIFESTS,
+    Manifest,
+    PartInfo,
+)
 from arco_nb.catalog.parquet import read_parquet_object
 from arco_nb.catalog.sequence import NumberedObjects
 from arco_nb.core.errors import (
     AlreadyExists,
-    ConfigError,
     CorruptObject,
     InvalidEvent,
     ObjectNotFound,
     QueryError,
 )
-from arco_nb.core.ids import canonical_json, content_id, id_timestamp, new_id
+from arco_nb.core.ids import canonical_json, content_id
 from arco_nb.core.storage import ObjectStore
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FANOUT", "CompactionResult", "EventLog", "Manifest", "PartInfo"]
+__all__ = [
+    "COMPACTED",
+    "DEFAULT_GRACE",
+    "FANOUT",
+    "INBOX",
+    "MANIFESTS",
+    "MANIFEST_HINT",
+    "CompactionResult",
+    "EventLog",
+    "Manifest",
+    "PartInfo",
+]
 
-INBOX = "events/inbox"
-COMPACTED = "events/compacted"
-MANIFESTS = f"{COMPACTED}/_manifests"
-MANIFEST_HINT = f"{COMPACTED}/_last_manifest.json"
 DEFAULT_GRACE = dt.timedelta(hours=1)
-_PART = re.compile(r"part-\d{20}-([0-9a-hjkmnp-tv-z]{26})\.parquet")
-_ROUND = re.compile(r"part-(\d{20})-")
-# Parts of one level merged into one part of the next: a table has at most FANOUT - 1 parts
-# per level, so a fresh reader opens O(log n) parts after n compactions.
-FANOUT = 4
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat()
-
-
-@dataclass(frozen=True)
-class PartInfo:
-    """Where a compacted part stands: its merge level, and the compaction rounds whose inbox
-    objects it holds (``first`` to ``last``)."""
-
-    level: int
-    first: int
-    last: int
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What compaction has committed: the live parts, and the inbox objects they cover."""
-
-    seq: int = 0
-    created_at: dt.datetime | None = None
-    parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # inbox key -> when it was compacted; dropped once garbage collection deleted the object
-    compacted: Mapping[str, dt.datetime] = field(default_factory=dict)
-    # live part -> its level and rounds; parts written before merging existed have none
-    info: Mapping[str, PartInfo] = field(default_factory=dict)
-    # part merged into a bigger one -> when; deleted once the grace period has passed
-    retired: Mapping[str, dt.datetime] = field(default_factory=dict)
-
-    def part_info(self, key: str) -> PartInfo:
-        """The level and rounds of live part ``key`` (level 0 of its own round by default)."""
-        found = self.info.get(key)
-        if found is not None:
-            return found
-        match = _ROUND.search(key.rsplit("/", 1)[-1])
-        seq = int(match.group(1)) if match else self.seq
-        return PartInfo(0, seq, seq)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": EVENT_SCHEMA_VERSION,
-            "seq": self.seq,
-            "created_at": _iso(self.created_at or dt.datetime.now(dt.UTC)),
-            "parts": {k: list(v) for k, v in sorted(self.parts.items())},
-            "compacted": {k: _iso(v) for k, v in sorted(self.compacted.items())},
-            "part_info": {
-                k: {"level": v.level, "rounds": [v.first, v.last]}
-                for k, v in sorted(self.info.items())
-            },
-            "retired": {k: _iso(v) for k, v in sorted(self.retired.items())},
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, *, key: str) -> Manifest:
-        if not isinstance(data, dict) or data.get("schema_version") != EVENT_SCHEMA_VERSION:
-            raise CorruptObject(key, reason="not a compaction manifest this Arco reads")
-        try:
-            return cls(
-                seq=int(data["seq"]),
-                created_at=dt.datetime.fromisoformat(data["created_at"]),
-                parts={str(k): tuple(map(str, v)) for k, v in data["parts"].items()},
-                compacted={
-                    str(k): dt.datetime.fromisoformat(v) for k, v in data["compacted"].items()
-                },
-                info={
-                    str(k): PartInfo(int(v["level"]), int(v["rounds"][0]), int(v["rounds"][1]))
-                    for k, v in data.get("part_info", {}).items()
-                },
-                retired={
-                    str(k): dt.datetime.fromisoformat(v) for k, v in data.get("retired", {}).items()
-                },
-            )
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise CorruptObject(key, reason=f"malformed manifest ({exc!r})") from exc
-
-
-@dataclass(frozen=True)
-class CompactionResult:
-    """What one :meth:`EventLog.compact` call did."""
-
-    seq: int
-    inbox_objects: int
-    events: int
-    parts_written: int
-    inbox_deleted: int
-    parts_deleted: int
 
 
 class EventLog:
@@ -231,22 +151,17 @@ class EventLog:
                 {k: v for k, v in base.info.items() if k not in gone},
                 base.retired,
             )
-            try:
-                self._manifests.create(manifest.seq, manifest.to_json())
-            except AlreadyExists:
-                continue  # a compaction committed meanwhile: drop the parts from its manifest
-            self._manifests.write_hint(manifest.seq)
-            self._manifest = manifest
-            self._tables.clear()
-            return manifest
+            if self.commit_manifest(manifest):
+                return manifest
+            # a compaction committed meanwhile: drop the parts from its manifest
 
     # -- reading --------------------------------------------------------------------------------
-    def _uncompacted(self, manifest: Manifest) -> list[str]:
+    def uncompacted(self, manifest: Manifest) -> list[str]:
         keys = [k for k in self.store.list(INBOX) if k not in manifest.compacted]
         self.backlog = sum(1 for k in keys if k not in self._unreadable)
         return keys
 
-    def _read_inbox(self, keys: Iterable[str]) -> list[Event]:
+    def read_inbox(self, keys: Iterable[str]) -> list[Event]:
         events: list[Event] = []
         for key in keys:
             parsed = self._parsed.get(key)
@@ -270,12 +185,12 @@ class EventLog:
         for _ in range(3):
             manifest = self.manifest()
             try:
-                return manifest, self._read_inbox(self._uncompacted(manifest))
+                return manifest, self.read_inbox(self.uncompacted(manifest))
             except ObjectNotFound:
                 # A compaction committed and collected an object between our list and read.
                 continue
         manifest = self.manifest()  # pragma: no cover - three collections in a row
-        return manifest, self._read_inbox(self._uncompacted(manifest))  # pragma: no cover
+        return manifest, self.read_inbox(self.uncompacted(manifest))  # pragma: no cover
 
     def appended_since(
         self, since: tuple[int, tuple[str, ...]] | None
@@ -286,13 +201,13 @@ class EventLog:
         position yet, or a compaction since): read the tables again then.
         """
         manifest = self.manifest()
-        keys = tuple(self._uncompacted(manifest))
+        keys = tuple(self.uncompacted(manifest))
         now = (manifest.seq, keys)
         if since is None or since[0] != manifest.seq or not set(since[1]) <= set(keys):
             return now, None
         seen = set(since[1])
         try:
-            return now, self._read_inbox([k for k in keys if k not in seen])
+            return now, self.read_inbox([k for k in keys if k not in seen])
         except ObjectNotFound:  # collected meanwhile: a compaction committed
             return now, None
 
@@ -303,12 +218,12 @@ class EventLog:
 
         wanted = list(dict.fromkeys(["event_id", *columns]))
         manifest = self.manifest()
-        keys = tuple(self._uncompacted(manifest))
+        keys = tuple(self.uncompacted(manifest))
         cached = self._tables.get(name)
         if cached is not None and cached[0] == (manifest.seq, keys):
             return cached[1].select(columns)
         try:
-            fresh = self._read_inbox(keys)
+            fresh = self.read_inbox(keys)
             parts = [
                 read_parquet_object(self.store, k, columns=wanted)
                 for k in manifest.parts.get(name, ())
@@ -316,7 +231,7 @@ class EventLog:
         except ObjectNotFound:  # a compaction moved things meanwhile: read it all
             return self.read_table(name).select(columns)
         parts.append(events_to_tables(fresh)[name].select(wanted))
-        return _dedup(pa.concat_tables(parts, promote_options="default")).select(columns)
+        return dedup(pa.concat_tables(parts, promote_options="default")).select(columns)
 
     def read_table(self, name: str) -> pa.Table:
         """One fact table as Arrow: compacted parts + fresh inbox, deduplicated by event id.
@@ -338,7 +253,7 @@ class EventLog:
                 )
         for attempt in range(3):
             manifest = self.manifest()
-            keys = tuple(self._uncompacted(manifest))
+            keys = tuple(self.uncompacted(manifest))
             try:
                 return {name: self._table_at(name, manifest, keys) for name in wanted}
             except ObjectNotFound:
@@ -363,12 +278,12 @@ class EventLog:
                 pieces = [cached[1]]
             else:
                 known = set()
-        fresh = self._read_inbox([k for k in keys if k not in known])
+        fresh = self.read_inbox([k for k in keys if k not in known])
         if not pieces:
             pieces = [read_parquet_object(self.store, k) for k in manifest.parts.get(name, ())]
         pieces.append(events_to_tables(fresh)[name])
         # Parts written by a newer minor version may carry extra columns (ADR 0006).
-        table = _dedup(pa.concat_tables(pieces, promote_options="default"))
+        table = dedup(pa.concat_tables(pieces, promote_options="default"))
         self._tables[name] = (state, table)
         return table
 
@@ -405,178 +320,31 @@ class EventLog:
         Safe to run concurrently with writers and with other compactors, and to re-run after a
         crash at any point.
         """
-        given = now
-        if given is not None and given.tzinfo is None:
-            raise ConfigError("compact(now=...) needs a timezone-aware time", hint="Use UTC")
-        while True:
-            # A fresh time per attempt: a lost race or a long merge must not backdate what
-            # this round compacts or retires, which would shorten their grace period.
-            now = given or dt.datetime.now(dt.UTC)
-            base = self.manifest()
-            keys = self._uncompacted(base)
-            # Replayed appends put the same event in several objects; store it once.
-            events = list({e.event_id: e for e in self._read_inbox(keys)}.values())
-            keys = [k for k in keys if k in self._parsed]  # unreadable objects stay in the inbox
-            seq = base.seq + 1
-            round_ = _Round(seq, base)
-            for name, table in events_to_tables(events).items():
-                if table.num_rows:
-                    round_.add(name, self._write_new_part(name, seq, table), PartInfo(0, seq, seq))
-            try:
-                for name in sorted(round_.parts):
-                    self._merge(name, round_)
-            except _StaleBase:
-                # A part of our base left the manifest meanwhile (doctor dropped it, or a
-                # compactor retired and collected it): start again from the newest manifest.
-                for key in round_.written:
-                    self.store.delete(key)
-                continue
-            expired = {k for k, at in base.compacted.items() if now - at >= self.grace}
-            expired_parts = {k for k, at in base.retired.items() if now - at >= self.grace}
-            if not keys and not expired and not expired_parts and not round_.written:
-                deleted_parts = self._collect_parts(base, now)
-                return CompactionResult(base.seq, 0, 0, 0, 0, deleted_parts)
-            # Delete expired objects *before* the manifest forgets them: a crash in between
-            # leaves them listed, so an inbox object is never compacted twice and a part
-            # never becomes an orphan that only its (old) id could age.
-            for key in sorted(expired | expired_parts):
-                self.store.delete(key)
-            compacted = {k: at for k, at in base.compacted.items() if k not in expired}
-            compacted.update(dict.fromkeys(keys, now))
-            retired = {k: at for k, at in base.retired.items() if k not in expired_parts}
-            retired.update(dict.fromkeys(round_.merged_away, now))
-            if not all(self.store.exists(k) for k in round_.written):
-                # Another compactor's clock ran far ahead and collected our fresh parts as
-                # orphans; committing would name missing files. Start the round again.
-                continue
-            live = {name: tuple(v) for name, v in round_.parts.items()}
-            named = {k for v in live.values() for k in v}
-            info = {k: v for k, v in round_.info.items() if k in named}
-            manifest = Manifest(seq, now, live, compacted, info, retired)
-            try:
-                self._manifests.create(seq, manifest.to_json())
-            except AlreadyExists:
-                for key in round_.written:  # another compactor won this round; ours are orphans
-                    self.store.delete(key)
-                continue
-            self._manifests.write_hint(seq)
-            self._manifest = manifest
-            for key in expired:
-                self._parsed.pop(key, None)
-            deleted_parts = len(expired_parts) + self._collect_parts(manifest, now)
-            return CompactionResult(
-                seq, len(keys), len(events), len(round_.written), len(expired), deleted_parts
-            )
+        from arco_nb.catalog.compaction import compact
 
-    def _write_new_part(self, name: str, seq: int, table: pa.Table) -> str:
-        import pyarrow.parquet as pq
+        return compact(self, now=now)
 
-        key = f"{COMPACTED}/{name}/part-{seq:020d}-{new_id()}.parquet"
-        with self.store.open(key, "wb") as f:
-            pq.write_table(table.sort_by("at"), f, compression="zstd")
-        return key
+    def commit_manifest(self, manifest: Manifest) -> bool:
+        """Commit ``manifest`` as number ``manifest.seq``; ``False`` if another writer did
+        first."""
+        try:
+            self._manifests.create(manifest.seq, manifest.to_json())
+        except AlreadyExists:
+            return False
+        self._manifests.write_hint(manifest.seq)
+        self._manifest = manifest
+        self._tables.clear()
+        return True
 
-    def _merge(self, name: str, round_: _Round) -> None:
-        """Merge ``FANOUT`` parts of one level into one of the next, lowest level first, until
-        no level of table ``name`` has that many."""
-        import pyarrow as pa
+    def newest_seq(self, at_least: int) -> int:
+        """The newest manifest's number, looking from ``at_least`` up."""
+        return self._manifests.latest(at_least)
 
-        while True:
-            levels: dict[int, list[str]] = {}
-            for key in round_.parts[name]:
-                levels.setdefault(round_.part_info(key).level, []).append(key)
-            full = sorted(level for level, keys in levels.items() if len(keys) >= FANOUT)
-            if not full:
-                return
-            group = levels[full[0]][:FANOUT]
-            try:
-                tables = [read_parquet_object(self.store, k) for k in group]
-            except (ObjectNotFound, CorruptObject):
-                if self._manifests.latest(round_.base.seq) > round_.base.seq:
-                    raise _StaleBase from None
-                # Damaged in the newest manifest: leave this table's parts as they are, so
-                # the inbox is still compacted; `arco doctor --repair` deals with the part.
-                return
-            merged = _dedup(pa.concat_tables(tables, promote_options="default"))
-            spans = [round_.part_info(k) for k in group]
-            info = PartInfo(full[0] + 1, min(i.first for i in spans), max(i.last for i in spans))
-            key = self._write_new_part(name, round_.seq, merged)
-            round_.replace(name, group, key, info)
-            for old in group:
-                if old in round_.written:  # written by this round: no reader ever saw it
-                    round_.written.remove(old)
-                    self.store.delete(old)
-                else:
-                    round_.merged_away.append(old)
+    def parsed(self, keys: Iterable[str]) -> list[str]:
+        """Those of inbox objects ``keys`` that were read and parsed (not unreadable)."""
+        return [k for k in keys if k in self._parsed]
 
-    def _collect_parts(self, manifest: Manifest, now: dt.datetime) -> int:
-        """Delete parts no manifest references (from crashed or losing compactions)."""
-        live = {k for keys in manifest.parts.values() for k in keys} | set(manifest.retired)
-        deleted = 0
-        for name in {t.name for t in KINDS.values()}:
-            for key in self.store.list(f"{COMPACTED}/{name}"):
-                if key in live:
-                    continue
-                match = _PART.fullmatch(key.rsplit("/", 1)[-1])
-                if match is None:
-                    continue  # not ours: leave it alone
-                try:
-                    age = now - id_timestamp(match.group(1))
-                except ValueError:
-                    continue
-                if age >= self.grace:  # younger ones may belong to a compaction in flight
-                    self.store.delete(key)
-                    deleted += 1
-        return deleted
-
-
-class _StaleBase(Exception):
-    """A part of the round's base manifest is gone because a newer manifest dropped it."""
-
-
-@dataclass
-class _Round:
-    """The parts one compaction round is putting together on top of manifest ``base``."""
-
-    seq: int
-    base: Manifest
-    parts: dict[str, list[str]] = field(default_factory=dict)
-    info: dict[str, PartInfo] = field(default_factory=dict)
-    written: list[str] = field(default_factory=list)
-    merged_away: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.parts = {name: list(keys) for name, keys in self.base.parts.items()}
-        self.info = {k: self.base.part_info(k) for keys in self.parts.values() for k in keys}
-
-    def part_info(self, key: str) -> PartInfo:
-        return self.info[key]
-
-    def add(self, name: str, key: str, info: PartInfo) -> None:
-        self.parts.setdefault(name, []).append(key)
-        self.info[key] = info
-        self.written.append(key)
-
-    def replace(self, name: str, group: list[str], key: str, info: PartInfo) -> None:
-        keys = self.parts[name]
-        keys[keys.index(group[0])] = key
-        self.parts[name] = [k for k in keys if k not in group]
-        self.info[key] = info
-        self.written.append(key)
-
-
-def _dedup(table: pa.Table) -> pa.Table:
-    """Keep the first row of each event id (replayed appends and re-compaction repeat them)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if table.num_rows == 0:
-        return table
-    indices = pa.array(range(table.num_rows), type=pa.int64())
-    first = (
-        pa.table({"event_id": table["event_id"], "i": indices})
-        .group_by("event_id", use_threads=False)
-        .aggregate([("i", "min")])
-        .column("i_min")
-    )
-    return table.take(pc.take(first, pc.sort_indices(first)))
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop parsed inbox objects from memory (they were deleted)."""
+        for key in keys:
+            self._parsed.pop(key, None)

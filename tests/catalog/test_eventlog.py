@@ -442,9 +442,9 @@ def test_merged_parts_stay_for_the_grace_period(log: EventLog, store: ObjectStor
 def test_a_root_compacted_before_merging_existed_is_merged(
     log: EventLog, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from arco_nb.catalog import eventlog
+    from arco_nb.catalog import compaction
 
-    monkeypatch.setattr(eventlog, "FANOUT", 10_000)  # as before merging: a part per round
+    monkeypatch.setattr(compaction, "FANOUT", 10_000)  # as before merging: a part per round
     for i in range(9):
         log.append(_run(f"r{i}", "queued", i))
         log.compact(now=T0)
@@ -478,16 +478,16 @@ def test_a_part_dropped_by_a_newer_manifest_restarts_the_round(
 ) -> None:
     """A compactor whose base manifest names a part that doctor has meanwhile dropped (and
     moved aside) starts again from the newest manifest instead of failing."""
-    from arco_nb.catalog import eventlog
+    from arco_nb.catalog import compaction
 
     for i in range(FANOUT - 1):
         log.append(_run(f"r{i}", "queued", i))
         log.compact(now=T0)
     dropped = log.manifest().parts["run_transitions"][0]
-    lost = eventlog.read_parquet_object(store, dropped)["event_id"].to_pylist()
+    lost = compaction.read_parquet_object(store, dropped)["event_id"].to_pylist()
     kept = set(_ids(log)) - set(lost)
     log.append(_run("last", "queued"))
-    real = eventlog.read_parquet_object
+    real = compaction.read_parquet_object
     calls: list[str] = []
 
     def repair_meanwhile(store_: ObjectStore, key: str) -> object:
@@ -497,7 +497,7 @@ def test_a_part_dropped_by_a_newer_manifest_restarts_the_round(
         calls.append(key)
         return real(store_, key)
 
-    monkeypatch.setattr(eventlog, "read_parquet_object", repair_meanwhile)
+    monkeypatch.setattr(compaction, "read_parquet_object", repair_meanwhile)
     result = log.compact(now=T0)
     assert result.seq == log.manifest().seq
     assert dropped not in log.manifest().parts["run_transitions"]
