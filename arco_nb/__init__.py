@@ -16,6 +16,7 @@ from arco_nb.catalog.doctor import DoctorFinding, DoctorReport
 from arco_nb.catalog.eventlog import CompactionResult, EventLog, Manifest, PartInfo
 from arco_nb.catalog.events import Event, RunStatus, TaskStatus
 from arco_nb.catalog.gc import GcResult
+from arco_nb.catalog.latest import LatestFacts, LatestMaterialization
 from arco_nb.catalog.log import CommitInfo
 from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
 from arco_nb.catalog.operations import (
@@ -73,7 +74,7 @@ from arco_nb.flow.partitions import (
 from arco_nb.flow.plan import Plan, Reason, Task
 from arco_nb.flow.runs import RunInfo, TaskInfo
 from arco_nb.flow.state import RunState, TaskState
-from arco_nb.flow.status import AssetStatus, LatestMaterialization, StatusIndex
+from arco_nb.flow.status import AssetStatus, StatusIndex
 from arco_nb.notebook import browse
 from arco_nb.workspace import Workspace
 
@@ -119,6 +120,7 @@ __all__ = [
     "InvalidEvent",
     "InvalidName",
     "InvalidTransition",
+    "LatestFacts",
     "LatestMaterialization",
     "LineageEdge",
     "LineageGraph",

@@ -145,15 +145,18 @@ class Catalog(CatalogView):
             self._state = state
             return state
 
-    def _load(self, version: int) -> CatalogState:
-        """The state at ``version``: the newest checkpoint at or below it, plus the records
-        after it replayed."""
+    def _load(self, version: int, *, below: int | None = None) -> CatalogState:
+        """The state at ``version``: the newest checkpoint at or below it (``below``: below
+        that version, whose checkpoint is damaged), plus the records after it replayed."""
         if version == 0:
             return CatalogState()
         cached = self._states.get(version)
-        if cached is not None:
+        if cached is not None and below is None:
             return cached
-        candidates = self.checkpoints.candidates(version)
+        if below is None:
+            candidates = self.checkpoints.candidates(version)
+        else:
+            candidates = [v for v in self.checkpoints.versions() if v < below][::-1]
         pending: list[CommitInfo] = []
         state: CatalogState | None = None
         while state is None:
@@ -184,7 +187,13 @@ class Catalog(CatalogView):
             return CatalogState()
         try:
             checkpoint = self.checkpoints.read(version)
-            return read_snapshot(self.store, checkpoint.snapshot, version)
+            return read_snapshot(
+                self.store,
+                checkpoint.snapshot,
+                version,
+                definitions=checkpoint.definitions,
+                fallback=lambda: self._load(version, below=version).tables,
+            )
         except (CorruptObject, ObjectNotFound) as exc:
             warnings.warn(
                 f"Skipping the damaged catalog checkpoint of version {version} ({exc}); "

@@ -4,13 +4,16 @@
 A commit writes only its record (ADR 0018). A checkpoint is written off the commit path:
 
     catalog/snapshots/{checkpoint_id}/{namespaces,tables,columns,assets}.parquet
-    catalog/_checkpoints/{version:020d}.json     put-if-absent; names the four files
+    catalog/snapshots/{checkpoint_id}/definitions.json   namespaces and assets, as JSON
+    catalog/_checkpoints/{version:020d}.json     put-if-absent; names the five files
     catalog/_last_checkpoint.json                a hint: the newest checkpoint's version
 
-The snapshot files are written first, so a checkpoint object never names a missing file; a
-writer killed half-way leaves files no checkpoint names, which gc collects. A checkpoint at a
-version is only ever a cache of what replaying the log gives: losing one costs a longer replay,
-never a commit.
+``definitions.json`` repeats the (small) namespaces and asset definitions so that a reader that
+needs no table, such as a listing of assets, loads no Parquet (and no pyarrow); the table files
+are read on the first table lookup. The snapshot files are written first, so a checkpoint
+object never names a missing file; a writer killed half-way leaves files no checkpoint names,
+which gc collects. A checkpoint at a version is only ever a cache of what replaying the log
+gives: losing one costs a longer replay, never a commit.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 from arco_nb.catalog.model import CatalogState
 from arco_nb.catalog.sequence import read_hint, write_hint
-from arco_nb.catalog.snapshot import SNAPSHOT_FILES, write_snapshot
+from arco_nb.catalog.snapshot import SNAPSHOT_FILES, snapshot_bytes, write_snapshot
 from arco_nb.core.errors import AlreadyExists, CorruptObject, StorageError
 from arco_nb.core.ids import canonical_json, new_id
 from arco_nb.core.storage import ObjectStore
@@ -57,7 +60,13 @@ class Checkpoint:
     checkpoint_id: str
     created_at: dt.datetime
     snapshot: Mapping[str, str]
+    # JSON namespaces and assets (absent from checkpoints of earlier releases)
+    definitions: str = ""
     key: str = field(default="", compare=False, repr=False)
+
+    def files(self) -> dict[str, str]:
+        """Every file this checkpoint names, by kind (the snapshot's and ``definitions``)."""
+        return {**self.snapshot, **({"definitions": self.definitions} if self.definitions else {})}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +75,7 @@ class Checkpoint:
             "checkpoint_id": self.checkpoint_id,
             "created_at": self.created_at.astimezone(dt.UTC).isoformat(),
             "snapshot": dict(self.snapshot),
+            **({"definitions": self.definitions} if self.definitions else {}),
         }
 
     @classmethod
@@ -81,6 +91,7 @@ class Checkpoint:
                 checkpoint_id=str(data["checkpoint_id"]),
                 created_at=dt.datetime.fromisoformat(data["created_at"]),
                 snapshot=snapshot,
+                definitions=str(data.get("definitions") or ""),
                 key=key,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -141,18 +152,22 @@ class Checkpoints:
         """Checkpoint ``state`` (the catalog at ``state.version``) and return the checkpoint;
         if another writer checkpointed that version first, return theirs."""
         checkpoint_id = new_id()
-        files = write_snapshot(self.store, f"{SNAPSHOT_PREFIX}/{checkpoint_id}", state)
+        directory = f"{SNAPSHOT_PREFIX}/{checkpoint_id}"
+        files = write_snapshot(self.store, directory, state)
+        definitions = f"{directory}/definitions.json"
+        self.store.write(definitions, snapshot_bytes(state, "definitions"))
         checkpoint = Checkpoint(
             state.version,
             checkpoint_id,
             dt.datetime.now(dt.UTC),
             files,
+            definitions,
             key=self.key(state.version),
         )
         try:
             self.store.put_if_absent(checkpoint.key, canonical_json(checkpoint.to_json()))
         except AlreadyExists:
-            for key in files.values():  # never named: tidy up (gc collects what stays)
+            for key in [*files.values(), definitions]:  # never named: tidy up (or gc will)
                 with contextlib.suppress(StorageError):
                     self.store.delete(key)
             return self.read(state.version)

@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from arco_nb.catalog.events import KINDS, events_to_tables
+from arco_nb.catalog.events import KINDS, Event, events_to_tables
+from arco_nb.catalog.latest import LATEST_PREFIX
 from arco_nb.catalog.manifest import COMPACTED, Manifest, PartInfo
 from arco_nb.catalog.parquet import read_parquet_object
 from arco_nb.core.errors import ConfigError, CorruptObject, ObjectNotFound
-from arco_nb.core.ids import id_timestamp, new_id
+from arco_nb.core.ids import canonical_json, id_timestamp, new_id
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FANOUT", "CompactionResult", "compact", "dedup"]
 
-_PART = re.compile(r"part-\d{20}-([0-9a-hjkmnp-tv-z]{26})\.parquet")
+_PART = re.compile(r"(?:part|latest)-\d{20}-([0-9a-hjkmnp-tv-z]{26})\.(?:parquet|json)")
 # Parts of one level merged into one part of the next: a table has at most FANOUT - 1 parts
 # per level, so a fresh reader opens O(log n) parts after n compactions.
 FANOUT = 4
@@ -44,7 +45,7 @@ class CompactionResult:
     events: int
     parts_written: int
     inbox_deleted: int
-    parts_deleted: int
+    parts_deleted: int  # merged-away or orphaned parts, and replaced latest indexes
 
 
 def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResult:
@@ -74,15 +75,17 @@ def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResul
         try:
             for name in sorted(round_.parts):
                 _merge(log, name, round_)
+            if events or (not base.latest and any(base.parts.values())):
+                round_.latest = _write_latest(log, round_, events)
         except _StaleBase:
             # A part of our base left the manifest meanwhile (doctor dropped it, or a
             # compactor retired and collected it): start again from the newest manifest.
-            for key in round_.written:
-                log.store.delete(key)
+            round_.discard(log)
             continue
         expired = {k for k, at in base.compacted.items() if now - at >= log.grace}
         expired_parts = {k for k, at in base.retired.items() if now - at >= log.grace}
-        if not keys and not expired and not expired_parts and not round_.written:
+        fresh = round_.written + [k for k in (round_.latest,) if k and k != base.latest]
+        if not keys and not expired and not expired_parts and not fresh:
             deleted_parts = _collect_parts(log, base, now)
             return CompactionResult(base.seq, 0, 0, 0, 0, deleted_parts)
         # Delete expired objects *before* the manifest forgets them: a crash in between
@@ -94,17 +97,18 @@ def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResul
         compacted.update(dict.fromkeys(keys, now))
         retired = {k: at for k, at in base.retired.items() if k not in expired_parts}
         retired.update(dict.fromkeys(round_.merged_away, now))
-        if not all(log.store.exists(k) for k in round_.written):
+        if base.latest and round_.latest != base.latest:
+            retired[base.latest] = now  # readers of the base manifest may still load it
+        if not all(log.store.exists(k) for k in fresh):
             # Another compactor's clock ran far ahead and collected our fresh parts as
             # orphans; committing would name missing files. Start the round again.
             continue
         live = {name: tuple(v) for name, v in round_.parts.items()}
         named = {k for v in live.values() for k in v}
         info = {k: v for k, v in round_.info.items() if k in named}
-        manifest = Manifest(seq, now, live, compacted, info, retired)
+        manifest = Manifest(seq, now, live, compacted, info, retired, round_.latest)
         if not log.commit_manifest(manifest):
-            for key in round_.written:  # another compactor won this round; ours are orphans
-                log.store.delete(key)
+            round_.discard(log)  # another compactor won this round; ours are orphans
             continue
         log.forget(expired)
         deleted_parts = len(expired_parts) + _collect_parts(log, manifest, now)
@@ -157,11 +161,14 @@ def _merge(log: EventLog, name: str, round_: _Round) -> None:
 
 
 def _collect_parts(log: EventLog, manifest: Manifest, now: dt.datetime) -> int:
-    """Delete parts no manifest references (from crashed or losing compactions)."""
+    """Delete parts and latest indexes no manifest references (from crashed or losing
+    compactions)."""
     live = {k for keys in manifest.parts.values() for k in keys} | set(manifest.retired)
+    live.add(manifest.latest)
     deleted = 0
-    for name in {t.name for t in KINDS.values()}:
-        for key in log.store.list(f"{COMPACTED}/{name}"):
+    folders = [f"{COMPACTED}/{t.name}" for t in KINDS.values()] + [LATEST_PREFIX]
+    for folder in sorted(set(folders)):
+        for key in log.store.list(folder):
             if key in live:
                 continue
             match = _PART.fullmatch(key.rsplit("/", 1)[-1])
@@ -175,6 +182,22 @@ def _collect_parts(log: EventLog, manifest: Manifest, now: dt.datetime) -> int:
                 log.store.delete(key)
                 deleted += 1
     return deleted
+
+
+def _write_latest(log: EventLog, round_: _Round, events: list[Event]) -> str:
+    """The latest index of the round's parts: the base's, with ``events`` folded in; ``""``
+    if it cannot be built (a damaged part in the newest manifest, which doctor repairs)."""
+    base = round_.base
+    try:
+        facts = log.compacted_facts(base)
+    except (ObjectNotFound, CorruptObject):
+        if log.newest_seq(base.seq) > base.seq:
+            raise _StaleBase from None
+        return ""
+    facts.fold(events)
+    key = f"{LATEST_PREFIX}/latest-{round_.seq:020d}-{new_id()}.json"
+    log.store.write(key, canonical_json(facts.to_json()))
+    return key
 
 
 class _StaleBase(Exception):
@@ -191,13 +214,21 @@ class _Round:
     info: dict[str, PartInfo] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     merged_away: list[str] = field(default_factory=list)
+    latest: str = ""
 
     def __post_init__(self) -> None:
         self.parts = {name: list(keys) for name, keys in self.base.parts.items()}
         self.info = {k: self.base.part_info(k) for keys in self.parts.values() for k in keys}
+        self.latest = self.base.latest
 
     def part_info(self, key: str) -> PartInfo:
         return self.info[key]
+
+    def discard(self, log: EventLog) -> None:
+        """Delete what this round wrote: it will not be committed."""
+        for key in [*self.written, self.latest]:
+            if key and key != self.base.latest:
+                log.store.delete(key)
 
     def add(self, name: str, key: str, info: PartInfo) -> None:
         self.parts.setdefault(name, []).append(key)

@@ -3,10 +3,10 @@
 
 What is checked: every commit record (present, no gap, parseable, its operations too), every
 checkpoint object (parseable), every snapshot file a checkpoint or a version-1 record names (a
-readable Parquet file with its kind's columns), the compaction
-manifests (no gap; the newest parseable), every part the newest manifest names (readable),
-every inbox object (parseable), and the data file of every materialization (present, with a
-readable Parquet footer).
+readable Parquet file with its kind's columns), the compaction manifests (no gap; the newest
+parseable), every part the newest manifest names (readable), its latest index (parseable, and
+equal to what its parts give), every inbox object (parseable), and the data file of every
+materialization (present, with a readable Parquet footer).
 
 Repair never deletes anything: a damaged object is *moved* under
 ``_quarantine/{repair id}/{its key}``, beside a ``report.json`` of what was found and done.
@@ -20,6 +20,9 @@ Repair never deletes anything: a damaged object is *moved* under
   appended again as one new inbox object: the next compaction folds them again, and reads
   deduplicate by event id. Facts of objects that were already collected cannot come back; the
   finding says how many.
+* A damaged **latest index** (or one that disagrees with the parts) is moved aside and leaves
+  the manifest through a new one: readers read the parts until the next compaction writes it
+  again.
 * A damaged **newest manifest** is moved aside: readers fall back to the one before it, and the
   next compaction folds that round's inbox objects again.
 * A damaged **inbox object** is moved aside (readers already skip it, with a warning each time).
@@ -36,7 +39,7 @@ import json
 import re
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.checkpoints import Checkpoints
@@ -47,10 +50,11 @@ from arco_nb.catalog.events import (
     inbox_object,
     parse_inbox_object,
 )
+from arco_nb.catalog.latest import LatestFacts
 from arco_nb.catalog.log import LOG_PREFIX, CommitInfo, CommitLog
 from arco_nb.catalog.model import CatalogState
 from arco_nb.catalog.parquet import damaged, read_parquet_object
-from arco_nb.catalog.snapshot import read_snapshot_file, snapshot_bytes
+from arco_nb.catalog.snapshot import check_snapshot_file, snapshot_bytes
 from arco_nb.core.errors import AlreadyExists, CatalogError, CorruptObject, ObjectNotFound
 from arco_nb.core.ids import canonical_json, new_id
 
@@ -149,7 +153,8 @@ class _Doctor:
         records = self._log()
         self._snapshots(records)
         manifest = self._manifests()
-        self._parts(manifest)
+        if not self._parts(manifest):
+            self._latest(manifest)
         self._inbox()
         self._data()
         quarantine = None
@@ -255,7 +260,7 @@ class _Doctor:
                     repaired=moved,
                 )
                 continue
-            for name, key in checkpoint.snapshot.items():
+            for name, key in checkpoint.files().items():
                 files.setdefault(key, (version, name))
         return files
 
@@ -268,7 +273,7 @@ class _Doctor:
         for key, (version, name) in first.items():
             self._count("snapshot files")
             try:
-                read_snapshot_file(self.store, key, name)
+                check_snapshot_file(self.store, key, name)
             except ObjectNotFound:
                 bad[key] = (version, name, "missing, though the log or a checkpoint names it")
             except CorruptObject as exc:
@@ -330,7 +335,8 @@ class _Doctor:
                 )
         return Manifest()
 
-    def _parts(self, manifest: Manifest) -> None:
+    def _parts(self, manifest: Manifest) -> bool:
+        """Check the newest manifest's parts; True if any is damaged."""
         bad: dict[str, str] = {}
         for table, keys in manifest.parts.items():
             for key in keys:
@@ -342,12 +348,12 @@ class _Doctor:
                 except CorruptObject as exc:
                     bad[key] = exc.reason
         if not bad:
-            return
+            return False
         if not self.repair:
             for key, problem in bad.items():
                 remedy = "`doctor --repair` drops it and compacts its inbox objects again"
                 self._found("part", key, problem, remedy, repaired=False)
-            return
+            return True
         # The events of the inbox objects behind each damaged part are read *now* and appended
         # again as a new object before the part is dropped: a compaction running meanwhile may
         # be deleting those objects (past their grace period), and must not take the facts
@@ -379,6 +385,36 @@ class _Doctor:
         self.events.drop_parts(bad)
         for key, problem in bad.items():
             self._found("part", key, problem, outcome[key], repaired=True)
+        return True
+
+    def _latest(self, manifest: Manifest) -> None:
+        """The latest index must parse and agree with the parts (which were all readable)."""
+        if not manifest.latest:
+            return
+        self._count("latest indexes")
+        try:
+            indexed = LatestFacts.from_bytes(self.store.read(manifest.latest), key=manifest.latest)
+        except ObjectNotFound:
+            problem = "the latest index the newest manifest names is missing"
+        except CorruptObject as exc:
+            problem = exc.reason
+        else:
+            parts = self.events.compacted_facts(replace(manifest, latest=""))
+            if (indexed.materializations, indexed.tasks) == (parts.materializations, parts.tasks):
+                return
+            problem = "it disagrees with the parts it indexes"
+        if self.repair:
+            self._move_aside(manifest.latest)
+            self.events.drop_parts(())  # a manifest without it: the next compaction rebuilds it
+        self._found(
+            "latest index",
+            manifest.latest,
+            problem,
+            "moved to quarantine; readers read the parts until the next compaction rebuilds it"
+            if self.repair
+            else "`doctor --repair` moves it aside; readers then read the parts",
+            repaired=self.repair,
+        )
 
     def _round(self, part: str, newest: Manifest) -> set[str]:
         """The inbox objects compacted by the rounds whose events ``part`` holds."""

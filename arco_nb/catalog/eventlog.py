@@ -36,6 +36,7 @@ from arco_nb.catalog.events import (
     inbox_object,
     parse_inbox_object,
 )
+from arco_nb.catalog.latest import LatestFacts
 from arco_nb.catalog.manifest import (
     COMPACTED,
     INBOX,
@@ -73,6 +74,17 @@ __all__ = [
 ]
 
 DEFAULT_GRACE = dt.timedelta(hours=1)
+_MATERIALIZED = [
+    "asset",
+    "partition",
+    "materialization_id",
+    "fingerprint",
+    "code_version",
+    "rows",
+    "at",
+    "run_id",
+]
+_TASKS = ["asset", "at", "run_id", "status"]
 
 
 class EventLog:
@@ -93,6 +105,7 @@ class EventLog:
         self._manifest = Manifest()
         self._parsed: dict[str, list[Event]] = {}  # inbox objects never change: cache them
         self._tables: dict[str, tuple[tuple[int, tuple[str, ...]], pa.Table]] = {}
+        self._facts: tuple[tuple[int, str], LatestFacts] | None = None  # of one manifest
         # Uncompacted inbox objects at the last read: what auto-compaction looks at. Objects
         # that do not parse stay in the inbox whatever compaction does, so they do not count.
         self.backlog = 0
@@ -142,14 +155,17 @@ class EventLog:
         events the repair has appended again)."""
         gone = set(parts)
         while True:
-            base = self.manifest()
+            base, now = self.manifest(), dt.datetime.now(dt.UTC)
+            # The latest index may hold facts of the dropped parts: the next compaction
+            # rebuilds it from the parts that stay.
+            retired = {**base.retired, **({base.latest: now} if base.latest else {})}
             manifest = Manifest(
                 base.seq + 1,
-                dt.datetime.now(dt.UTC),
+                now,
                 {n: tuple(k for k in keys if k not in gone) for n, keys in base.parts.items()},
                 base.compacted,
                 {k: v for k, v in base.info.items() if k not in gone},
-                base.retired,
+                retired,
             )
             if self.commit_manifest(manifest):
                 return manifest
@@ -210,6 +226,55 @@ class EventLog:
             return now, self.read_inbox([k for k in keys if k not in seen])
         except ObjectNotFound:  # collected meanwhile: a compaction committed
             return now, None
+
+    def latest(self) -> tuple[tuple[int, tuple[str, ...]], LatestFacts]:
+        """The read position now, and the newest materializations and task outcomes as of
+        it: the manifest's latest index plus the inbox objects it has not compacted."""
+        for attempt in range(3):
+            manifest = self.manifest()
+            keys = tuple(self.uncompacted(manifest))
+            try:
+                facts = self.compacted_facts(manifest)
+                facts.fold(self.read_inbox(keys))
+            except ObjectNotFound:
+                if attempt == 2:  # pragma: no cover - three collections in a row
+                    raise
+                continue  # a compaction committed and collected an object meanwhile
+            return (manifest.seq, keys), facts
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def compacted_facts(self, manifest: Manifest) -> LatestFacts:
+        """The newest materializations and task outcomes in ``manifest``'s parts (a copy to
+        fold into): from its latest index, or from the parts if it has none or it is damaged.
+        """
+        cached = self._facts
+        if cached is None or cached[0] != (manifest.seq, manifest.latest):
+            facts = None
+            if manifest.latest:
+                try:
+                    raw = self.store.read(manifest.latest)
+                    facts = LatestFacts.from_bytes(raw, key=manifest.latest)
+                except CorruptObject as exc:
+                    warnings.warn(f"Reading the parts instead: {exc}", stacklevel=2)
+            if facts is None:
+                facts = LatestFacts()
+                materializations = manifest.parts.get("materializations", ())
+                tasks = manifest.parts.get("task_transitions", ())
+                if materializations or tasks:  # no parts, no Parquet (nor pyarrow) to load
+                    facts.fold_tables(
+                        self._parts_table(materializations, _MATERIALIZED),
+                        self._parts_table(tasks, _TASKS),
+                    )
+            cached = self._facts = ((manifest.seq, manifest.latest), facts)
+        return cached[1].copy()
+
+    def _parts_table(self, keys: Iterable[str], columns: list[str]) -> pa.Table:
+        import pyarrow as pa
+
+        tables = [read_parquet_object(self.store, k, columns=columns) for k in keys]
+        if not tables:
+            return pa.table({c: pa.array([], pa.string()) for c in columns})
+        return pa.concat_tables(tables, promote_options="default")
 
     def read_columns(self, name: str, columns: list[str]) -> pa.Table:
         """Some columns of a fact table (deduplicated like :meth:`read_table`). Cheaper when the

@@ -112,7 +112,7 @@ def collect_unreferenced(
         snapshots = {k for c in catalog.history() for k in c.snapshot.values()}
         for version in catalog.checkpoints.versions():
             with contextlib.suppress(CorruptObject, ObjectNotFound):  # doctor reports it
-                snapshots.update(catalog.checkpoints.read(version).snapshot.values())
+                snapshots.update(catalog.checkpoints.read(version).files().values())
         data = set(events.read_columns("materializations", ["path"]).column("path").to_pylist())
         return snapshots, data
 

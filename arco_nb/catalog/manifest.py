@@ -55,6 +55,8 @@ class Manifest:
     info: Mapping[str, PartInfo] = field(default_factory=dict)
     # part merged into a bigger one -> when; deleted once the grace period has passed
     retired: Mapping[str, dt.datetime] = field(default_factory=dict)
+    # the latest index of what the parts hold (catalog/latest.py); "" until one is written
+    latest: str = ""
 
     def part_info(self, key: str) -> PartInfo:
         """The level and rounds of live part ``key`` (level 0 of its own round by default)."""
@@ -77,6 +79,7 @@ class Manifest:
                 for k, v in sorted(self.info.items())
             },
             "retired": {k: _iso(v) for k, v in sorted(self.retired.items())},
+            **({"latest": self.latest} if self.latest else {}),
         }
 
     @classmethod
@@ -98,6 +101,7 @@ class Manifest:
                 retired={
                     str(k): dt.datetime.fromisoformat(v) for k, v in data.get("retired", {}).items()
                 },
+                latest=str(data.get("latest") or ""),
             )
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise CorruptObject(key, reason=f"malformed manifest ({exc!r})") from exc

@@ -10,12 +10,15 @@ and ``assets.parquet``: the complete catalog at one version. Their columns are t
 from __future__ import annotations
 
 import io
-from collections.abc import ItemsView, Iterator, Mapping, ValuesView
+import json
+import warnings
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, ValuesView
 from typing import TYPE_CHECKING, Any
 
 from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
 from arco_nb.catalog.parquet import read_parquet_object, rows_to_table
 from arco_nb.core.errors import CorruptObject, ObjectNotFound
+from arco_nb.core.ids import canonical_json
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -24,7 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SNAPSHOT_FILES",
+    "DeferredTables",
     "LazyTables",
+    "check_snapshot_file",
+    "definitions_json",
     "read_snapshot",
     "read_snapshot_file",
     "snapshot_bytes",
@@ -130,8 +136,11 @@ def snapshot_table(state: CatalogState, name: str) -> pa.Table:
 
 
 def snapshot_bytes(state: CatalogState, name: str) -> bytes:
-    """Snapshot file ``name`` of ``state``, encoded as Parquet."""
+    """Snapshot file ``name`` of ``state``, encoded as Parquet (``definitions``: as JSON)."""
     import pyarrow.parquet as pq
+
+    if name == "definitions":
+        return canonical_json(definitions_json(state))
 
     buffer = io.BytesIO()
     pq.write_table(snapshot_table(state, name), buffer, compression="zstd")
@@ -148,20 +157,48 @@ def write_snapshot(store: ObjectStore, directory: str, state: CatalogState) -> d
     return files
 
 
-def read_snapshot(store: ObjectStore, files: Mapping[str, str], version: int) -> CatalogState:
+def definitions_json(state: CatalogState) -> dict[str, Any]:
+    """The namespaces and asset definitions of ``state``, as a checkpoint's JSON object."""
+    return {
+        "schema_version": 1,
+        "version": state.version,
+        "namespaces": [state.namespaces[n].to_json() for n in sorted(state.namespaces)],
+        "assets": [state.assets[a].to_json() for a in sorted(state.assets)],
+    }
+
+
+def read_snapshot(
+    store: ObjectStore,
+    files: Mapping[str, str],
+    version: int,
+    *,
+    definitions: str = "",
+    fallback: Callable[[], Mapping[str, Table]] | None = None,
+) -> CatalogState:
     """Load the state a snapshot's files hold. Tables are built on first access
-    (:class:`LazyTables`): a cold reader that looks up one table of 10,000 builds one."""
-    data: dict[str, pa.Table] = {}
-    for name in SNAPSHOT_FILES:
-        key = files.get(name)
-        if key is None:
-            raise CorruptObject(f"snapshot of version {version}", reason=f"no {name} file")
+    (:class:`LazyTables`): a cold reader that looks up one table of 10,000 builds one.
+
+    With ``definitions`` (a checkpoint's JSON namespaces and assets), no Parquet file is read
+    until a table is looked up; if the table files then turn out damaged, the tables come
+    from ``fallback`` (with a warning) instead.
+    """
+    if definitions:
         try:
-            data[name] = read_snapshot_file(store, key, name)
+            found = json.loads(store.read(definitions))
+            return CatalogState(
+                version=version,
+                namespaces={
+                    str(n["name"]): Namespace(str(n["name"]), str(n.get("description") or ""))
+                    for n in found["namespaces"]
+                },
+                tables=DeferredTables(store, files, version, fallback),
+                assets={str(a["name"]): AssetDef.from_json(a) for a in found["assets"]},
+            )
         except ObjectNotFound as exc:
-            raise CorruptObject(
-                key, reason="the snapshot file a checkpoint (or the log) names is missing"
-            ) from exc
+            raise CorruptObject(definitions, reason="a checkpoint's file is missing") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CorruptObject(definitions, reason=f"not a definitions object ({exc!r})") from exc
+    data = _read_files(store, files, version, SNAPSHOT_FILES)
     try:
         return _state(data, version)
     except (KeyError, TypeError, IndexError) as exc:
@@ -176,6 +213,78 @@ def read_snapshot_file(store: ObjectStore, key: str, name: str) -> pa.Table:
     if missing := [c for c in _schemas()[name].names if c not in table.column_names]:
         raise CorruptObject(key, reason=f"a {name} snapshot file without {', '.join(missing)}")
     return table
+
+
+def _read_files(
+    store: ObjectStore, files: Mapping[str, str], version: int, names: Iterable[str]
+) -> dict[str, pa.Table]:
+    data: dict[str, pa.Table] = {}
+    for name in names:
+        key = files.get(name)
+        if key is None:
+            raise CorruptObject(f"snapshot of version {version}", reason=f"no {name} file")
+        try:
+            data[name] = read_snapshot_file(store, key, name)
+        except ObjectNotFound as exc:
+            raise CorruptObject(
+                key, reason="the snapshot file a checkpoint (or the log) names is missing"
+            ) from exc
+    return data
+
+
+def check_snapshot_file(store: ObjectStore, key: str, name: str) -> None:
+    """Read file ``key`` of kind ``name`` (a snapshot file, or ``definitions``) as a reader
+    would; ``CorruptObject`` or ``ObjectNotFound`` if it cannot be."""
+    if name == "definitions":
+        read_snapshot(store, {}, 0, definitions=key)
+    else:
+        read_snapshot_file(store, key, name)
+
+
+class DeferredTables(Mapping[str, Table]):
+    """The tables of a snapshot, whose files are read on first use (then as
+    :class:`LazyTables`)."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        files: Mapping[str, str],
+        version: int,
+        fallback: Callable[[], Mapping[str, Table]] | None,
+    ) -> None:
+        self._store, self._files, self._version = store, files, version
+        self._fallback = fallback
+        self._loaded: Mapping[str, Table] | None = None
+
+    @property
+    def loaded(self) -> Mapping[str, Table]:
+        """The tables, read now if they were not yet."""
+        if self._loaded is None:
+            try:
+                data = _read_files(self._store, self._files, self._version, ("tables", "columns"))
+                self._loaded = LazyTables(data["tables"], data["columns"])
+            except CorruptObject as exc:
+                if self._fallback is None:
+                    raise
+                warnings.warn(
+                    f"Skipping a damaged catalog checkpoint file ({exc}); replaying the log "
+                    "instead. `arco doctor --repair` rebuilds it",
+                    stacklevel=3,
+                )
+                self._loaded = self._fallback()
+        return self._loaded
+
+    def __len__(self) -> int:
+        return len(self.loaded)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.loaded)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.loaded
+
+    def __getitem__(self, key: str) -> Table:
+        return self.loaded[key]
 
 
 class LazyTables(Mapping[str, Table]):

@@ -3,23 +3,22 @@
 browser and the command line.
 
 :class:`StatusIndex` keeps the newest materialization of every (asset, partition) and the
-newest finished task of every asset. It reads the fact tables once, then only the events
-appended since (a compaction makes it read them again), with plain loops over two narrow
-columns sets: no SQL engine or Arrow compute kernels to load, so listings start fast.
+newest finished task of every asset. It starts from the compaction manifest's latest index
+(:mod:`arco_nb.catalog.latest`) plus the inbox, then takes in only the events appended since
+(a compaction makes it start again): no fact tables, SQL engine or Arrow to load, so listings
+start fast whatever the workspace's age.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from arco_nb.catalog.events import TASK_FINISHED
+from arco_nb.catalog.latest import LatestFacts, LatestMaterialization
 
 if TYPE_CHECKING:
     from arco_nb.catalog.eventlog import EventLog
-    from arco_nb.catalog.events import Event
     from arco_nb.flow.assets import AssetSpec
     from arco_nb.flow.plan import Plan
 
@@ -31,36 +30,6 @@ __all__ = [
     "partition_status",
     "readable",
 ]
-
-_MATERIALIZATION_COLUMNS = [
-    "asset",
-    "partition",
-    "at",
-    "materialization_id",
-    "fingerprint",
-    "code_version",
-    "rows",
-    "run_id",
-]
-
-
-@dataclass(frozen=True)
-class LatestMaterialization:
-    """The newest materialization of one (asset, partition)."""
-
-    asset: str
-    partition: str
-    materialization_id: str
-    fingerprint: str
-    code_version: str
-    rows: int
-    at: dt.datetime
-    run_id: str
-
-    @property
-    def order(self) -> tuple[dt.datetime, str]:
-        """Newer sorts later; ids break ties within one instant."""
-        return (self.at, self.materialization_id)
 
 
 @dataclass(frozen=True)
@@ -86,29 +55,28 @@ class StatusIndex:
     def __init__(self, events: EventLog) -> None:
         self.events = events
         self._position: tuple[int, tuple[str, ...]] | None = None
-        self._latest: dict[tuple[str, str], LatestMaterialization] = {}
-        self._tasks: dict[str, tuple[dt.datetime, str, str]] = {}  # asset -> (at, run, status)
+        self._facts = LatestFacts()
 
     def refresh(self) -> None:
-        """Take in what was appended since the last look (everything, after a compaction)."""
+        """Take in what was appended since the last look (after a compaction, the manifest's
+        latest index and the inbox again)."""
         now, appended = self.events.appended_since(self._position)
         if self._position is None or appended is None:
-            self._latest, self._tasks = {}, {}
-            self._take_tables()
+            now, self._facts = self.events.latest()
         else:
-            self._take_events(appended)
+            self._facts.fold(appended)
         self._position = now
 
     def latest(self) -> dict[tuple[str, str], LatestMaterialization]:
         """The newest materialization of every (asset, partition)."""
         self.refresh()
-        return dict(self._latest)
+        return dict(self._facts.materializations)
 
     def assets(self) -> dict[str, AssetStatus]:
         """Every asset with a finished task or a materialization, by name."""
         self.refresh()
         found: dict[str, AssetStatus] = {}
-        for (asset, _), mat in sorted(self._latest.items()):
+        for (asset, _), mat in sorted(self._facts.materializations.items()):
             before = found.get(asset, AssetStatus(asset))
             newest = before.latest
             if newest is None or mat.order > newest.order:
@@ -116,57 +84,12 @@ class StatusIndex:
             found[asset] = AssetStatus(
                 asset, "", "", newest, before.rows + mat.rows, before.partitions + 1
             )
-        for asset, (_, run, status) in self._tasks.items():
+        for asset, (_, run, status) in self._facts.tasks.items():
             before = found.get(asset, AssetStatus(asset))
             found[asset] = AssetStatus(
                 asset, status, run, before.latest, before.rows, before.partitions
             )
         return found
-
-    # -- reading ----------------------------------------------------------------------------------
-    def _take_tables(self) -> None:
-        m = self.events.read_columns("materializations", _MATERIALIZATION_COLUMNS)
-        for row in zip(*m.to_pydict().values(), strict=True):
-            asset, partition, at, mid, fingerprint, code_version, rows, run = row
-            self._materialized(
-                LatestMaterialization(
-                    asset, partition, mid, fingerprint or "", code_version or "", rows or 0, at,
-                    run or "",
-                )
-            )  # fmt: skip
-        t = self.events.read_columns("task_transitions", ["asset", "at", "status", "run_id"])
-        for asset, at, status, run in zip(*t.to_pydict().values(), strict=True):
-            self._task(asset, at, status, run or "")
-
-    def _take_events(self, events: list[Event]) -> None:
-        for event in events:
-            p = event.payload
-            if event.kind == "materialization":
-                self._materialized(
-                    LatestMaterialization(
-                        event.asset,
-                        event.partition,
-                        str(p["materialization_id"]),
-                        str(p.get("fingerprint") or ""),
-                        str(p.get("code_version") or ""),
-                        int(p.get("rows") or 0),
-                        event.at,
-                        event.run_id,
-                    )
-                )
-            elif event.kind == "task":
-                self._task(event.asset, event.at, str(p.get("status") or ""), event.run_id)
-
-    def _materialized(self, mat: LatestMaterialization) -> None:
-        key = (mat.asset, mat.partition)
-        known = self._latest.get(key)
-        if known is None or known.order < mat.order:
-            self._latest[key] = mat
-
-    def _task(self, asset: str, at: dt.datetime, status: str, run: str) -> None:
-        known = self._tasks.get(asset)
-        if status in TASK_FINISHED and (known is None or known[:2] <= (at, run)):
-            self._tasks[asset] = (at, run, status)
 
 
 def readable(

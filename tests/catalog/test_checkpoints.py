@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -110,7 +112,7 @@ def test_a_reader_behind_by_few_versions_replays_them(catalog: Catalog) -> None:
     assert follower.list_namespaces() == ["late"]
 
 
-@pytest.mark.parametrize("damage", ["object", "file", "hint"])
+@pytest.mark.parametrize("damage", ["object", "file", "definitions", "hint"])
 def test_a_damaged_checkpoint_costs_a_replay_not_a_read(catalog: Catalog, damage: str) -> None:
     _define(catalog, INTERVAL * 2 + 1)
     catalog.wait_for_checkpoints()
@@ -118,14 +120,16 @@ def test_a_damaged_checkpoint_costs_a_replay_not_a_read(catalog: Catalog, damage
     newest = Checkpoints(store).read(2 * INTERVAL)
     if damage == "object":
         store.write(newest.key, b"{not json")
-    elif damage == "file":
-        store.write(newest.snapshot["assets"], b"PAR1 torn")
+    elif damage == "file":  # read on the first table lookup, after the definitions
+        store.write(newest.snapshot["tables"], b"PAR1 torn")
+    elif damage == "definitions":
+        store.write(newest.definitions, b'{"schema_version": 1, "assets": 7}')
     else:
         store.write(CHECKPOINT_HINT, json.dumps({"latest": 10**9}).encode())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         state = Catalog(store).state
-    assert state.same_content(_replayed(catalog, catalog.version))
+        assert state.same_content(_replayed(catalog, catalog.version))
     if damage != "hint":
         assert any("damaged catalog checkpoint" in str(w.message) for w in caught)
         assert "arco doctor --repair" in str(caught[-1].message)
@@ -148,7 +152,7 @@ def test_two_writers_checkpointing_one_version_agree(catalog: Catalog) -> None:
         thread.join()
     assert found[0] == found[1], "the loser returns the winner's checkpoint"
     files = catalog.store.list("catalog/snapshots")
-    assert sorted(files) == sorted(found[0].snapshot.values()), "the loser's files are gone"
+    assert sorted(files) == sorted(found[0].files().values()), "the loser's files are gone"
 
 
 def test_checkpoint_makes_the_latest_version_readable_as_plain_parquet(catalog: Catalog) -> None:
@@ -256,7 +260,7 @@ def test_a_root_written_by_the_previous_release_reads_and_moves_on(tmp_path: Pat
 def test_a_cold_reader_builds_only_the_tables_it_looks_up(catalog: Catalog) -> None:
     from arco_nb.catalog.model import Table
     from arco_nb.catalog.operations import AlterTable, CreateTable
-    from arco_nb.catalog.snapshot import LazyTables
+    from arco_nb.catalog.snapshot import DeferredTables, LazyTables
 
     catalog.commit(
         [CreateNamespace("ns")]
@@ -270,7 +274,9 @@ def test_a_cold_reader_builds_only_the_tables_it_looks_up(catalog: Catalog) -> N
     assert reader.load_table("ns.t7").description == "after the checkpoint"
     assert len(reader.list_tables()) == 301
     assert reader.list_tables("ns")[:2] == ["ns.orders", "ns.t0"]
-    base = reader.state.tables._base  # type: ignore[attr-defined]
+    deferred = reader.state.tables._base  # type: ignore[attr-defined]
+    assert isinstance(deferred, DeferredTables)
+    base = deferred.loaded
     assert isinstance(base, LazyTables)
     assert base._all is None, "nothing built all tables"
     assert sorted(base._built) == ["ns.orders", "ns.t7"], "the one looked up, the one altered"
@@ -358,3 +364,76 @@ def test_a_process_that_exits_at_once_still_leaves_its_checkpoint(local_root: st
     )
     subprocess.run([sys.executable, "-c", code, local_root], check=True, timeout=120)
     assert Checkpoints(TenantScope(local_root).store()).versions() == [INTERVAL]
+
+
+def test_reading_definitions_from_a_checkpoint_reads_no_table_file(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog.create_namespace("sales")
+    catalog.create_table("sales.orders", ORDERS)
+    _define(catalog, 10)
+    checkpoint = catalog.checkpoint()
+    assert checkpoint.definitions.endswith("/definitions.json")
+    assert set(checkpoint.files()) == {"definitions", "namespaces", "tables", "columns", "assets"}
+    store = catalog.store
+    read: list[str] = []
+    real = store.read
+
+    def recording(key: str) -> bytes:
+        read.append(key)
+        return real(key)
+
+    monkeypatch.setattr(store, "read", recording)
+    reader = Catalog(store)
+    assert reader.state.assets == catalog.state.assets
+    assert reader.list_namespaces() == ["sales"]
+    assert not [k for k in read if k.endswith(".parquet")], read
+    assert reader.load_table("sales.orders").columns == catalog.load_table("sales.orders").columns
+    assert [k.rsplit("/", 1)[1] for k in read if k.endswith(".parquet")] == [
+        "tables.parquet",
+        "columns.parquet",
+    ]
+    assert reader.state.same_content(_replayed(catalog, catalog.version))
+
+
+def test_a_listing_of_a_checkpointed_catalog_imports_no_pyarrow(local_root: str) -> None:
+    """A long-lived workspace (checkpointed many times, records after the newest) is listed
+    from JSON alone, in a fresh interpreter."""
+    setup = (
+        "from arco_nb.catalog.catalog import Catalog\n"
+        "from arco_nb.catalog.model import AssetDef\n"
+        "from arco_nb import TenantScope\n"
+        f"c = Catalog(TenantScope({local_root!r}).store())\n"
+        "for i in range(130):\n"
+        "    c.define_asset(AssetDef(f'a{i % 9}', 'sql', code=f'select {i}'))\n"
+        "c.wait_for_checkpoints()\n"
+    )
+    subprocess.run([sys.executable, "-c", setup], check=True)
+    listing = (
+        "import sys\n"
+        "from arco_nb import Workspace\n"
+        f"ws = Workspace({local_root!r})\n"
+        "print(ws.catalog.checkpoints.candidates(ws.catalog.version))\n"
+        "print(sorted((i.name, i.status) for i in ws.assets(catalog_only=True))[:2])\n"
+        "print([m for m in ('pyarrow', 'pandas') if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", listing], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert out == ["[100]", "[('a0', 'never run'), ('a1', 'never run')]", "[]"]
+
+
+def test_doctor_rebuilds_damaged_definitions_from_the_log(catalog: Catalog) -> None:
+    from arco_nb.catalog.doctor import examine
+    from arco_nb.catalog.eventlog import EventLog
+
+    _define(catalog, 12)
+    checkpoint = catalog.checkpoint()
+    good = catalog.store.read(checkpoint.definitions)
+    catalog.store.write(checkpoint.definitions, b"[1, 2")
+    report = examine(Catalog(catalog.store), EventLog(catalog.store))
+    assert [(f.kind, f.key) for f in report.findings] == [("snapshot", checkpoint.definitions)]
+    repaired = examine(Catalog(catalog.store), EventLog(catalog.store), repair=True)
+    assert [f.repaired for f in repaired.findings] == [True]
+    assert catalog.store.read(checkpoint.definitions) == good
+    assert Catalog(catalog.store).state.same_content(_replayed(catalog, catalog.version))

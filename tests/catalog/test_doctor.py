@@ -90,6 +90,7 @@ def test_a_healthy_workspace_is_clean(root: tuple[str, Any]) -> None:
         "snapshot files",
         "manifests",
         "parts",
+        "latest indexes",
         "inbox objects",
         "data files",
     }

@@ -24,6 +24,7 @@ from arco_nb import (
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.eventlog import FANOUT, INBOX, MANIFESTS, EventLog
 from arco_nb.catalog.events import Event
+from arco_nb.catalog.latest import LATEST_PREFIX
 from arco_nb.core.ids import _encode, new_id
 from tests.catalog.conftest import ORDERS
 
@@ -247,12 +248,14 @@ def test_everything_written_matches_the_published_contracts(store: ObjectStore) 
     checks = {
         "catalog/_log": "commit.v2.json",
         "catalog/_checkpoints": "checkpoint.v1.json",
+        "catalog/snapshots": "definitions.v1.json",
         INBOX: "inbox.v1.json",
         MANIFESTS: "manifest.v1.json",
+        LATEST_PREFIX: "latest.v1.json",
     }
     for prefix, schema in checks.items():
         validator = _validator(schema)
-        keys = store.list(prefix)
+        keys = [k for k in store.list(prefix) if k.endswith(".json")]
         assert keys
         for key in keys:
             validator.validate(json.loads(store.read(key)))
@@ -429,11 +432,14 @@ def test_merged_parts_stay_for_the_grace_period(log: EventLog, store: ObjectStor
     log.compact(now=T0)
     manifest = log.manifest()
     assert _levels(log) == [1]
-    assert set(manifest.retired) == set(before), "a reader of the old manifest still finds them"
+    indexes = {k for k in manifest.retired if k.startswith(LATEST_PREFIX)}
+    assert len(indexes) == FANOUT - 1, "each round's latest index was replaced by the next"
+    assert set(manifest.retired) - indexes == set(before), "readers of the old manifest find them"
     assert all(store.exists(k) for k in before)
     assert log.compact(now=T0 + dt.timedelta(minutes=4)).parts_deleted == 0
     assert all(store.exists(k) for k in before)
-    assert log.compact(now=T0 + dt.timedelta(minutes=5)).parts_deleted == len(before)
+    deleted = log.compact(now=T0 + dt.timedelta(minutes=5)).parts_deleted
+    assert deleted == len(before) + len(indexes)
     assert not any(store.exists(k) for k in before)
     assert log.manifest().retired == {}
     assert len(_ids(log)) == FANOUT

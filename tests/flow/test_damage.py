@@ -39,15 +39,41 @@ def damaged(request: pytest.FixtureRequest, memory_root: str, local_root: str) -
     return root
 
 
-@pytest.mark.parametrize("call", sorted(CALLS))
-def test_a_damaged_compacted_part_is_named(damaged: str, call: str) -> None:
+INDEXED = ("assets", "plan", "read", "run")  # need only the latest index, not the parts
+
+
+def _pair() -> Registry:
     registry = Registry()
     sql_asset("a", "select 1 as x", registry=registry)
     sql_asset("b", "select x + 1 as y from a", registry=registry)
+    return registry
+
+
+@pytest.mark.parametrize("call", sorted(set(CALLS) - set(INDEXED)))
+def test_a_damaged_compacted_part_is_named(damaged: str, call: str) -> None:
     with pytest.raises(CorruptObject, match=r"'events/compacted/\w+/part-[^']+\.parquet'") as info:
-        CALLS[call](Workspace(damaged, registry=registry))
+        CALLS[call](Workspace(damaged, registry=_pair()))
     assert "not a readable Parquet file" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("call", INDEXED)
+def test_what_needs_only_the_latest_index_works_past_a_damaged_part(
+    damaged: str, call: str
+) -> None:
+    CALLS[call](Workspace(damaged, registry=_pair()))
+    assert Workspace(damaged, registry=_pair()).read("b").to_pydict() == {"y": [2]}
+
+
+@pytest.mark.parametrize("call", INDEXED)
+def test_a_damaged_latest_index_falls_back_to_the_parts(damaged: str, call: str) -> None:
+    ws = Workspace(damaged, registry=_pair())
+    ws.store.write(ws.events.manifest().latest, b"{not json")
+    with (
+        pytest.warns(UserWarning, match="Reading the parts instead: .*_latest/latest-"),
+        pytest.raises(CorruptObject, match=r"'events/compacted/\w+/part-[^']+\.parquet'"),
+    ):
+        CALLS[call](Workspace(damaged, registry=_pair()))
 
 
 def test_a_damaged_data_file_is_named(ws: Workspace, registry: Registry) -> None:

@@ -425,6 +425,7 @@ def test_a_forged_checkpoint_reaches_no_other_tenant(two_tenants: TwoTenants) ->
     for prefix in prefixes[:2] if t.backend == "s3" else prefixes:
         forged = {**theirs.to_json(), "version": 2}
         forged["snapshot"] = {name: prefix + key for name, key in theirs.snapshot.items()}
+        forged["definitions"] = prefix + theirs.definitions
         with t.changes_only_below(t.prefix("acme", "forged-checkpoint")):
             _forge(writer, checkpoint, forged)
             _forge(writer, "catalog/_last_checkpoint.json", {"latest": 2})
