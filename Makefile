@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.arco-dev
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev dot demo test lint format typecheck pytest nbval docs bench lab clean
+.PHONY: help install install-dev dot demo test lint format typecheck pytest nbval docs bench bench-peers lab clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -74,6 +74,9 @@ docs: install-dev  ## build the documentation (warnings fail)
 bench: install-dev  ## run the benchmarks in benches/
 	$(BIN)/pytest benches -o python_files='bench_*.py' --benchmark-only \
 	  --benchmark-columns=min,median,mean,max,rounds --benchmark-sort=name
+
+bench-peers:  ## Arco beside Dagster and JupySQL, in a throwaway environment of their own
+	bash benches/peers/run.sh
 
 lab: install-dev  ## JupyterLab on notebooks/
 	$(BIN)/jupyter lab --notebook-dir=notebooks
