@@ -135,8 +135,17 @@ class Backend:
     install: ClassVar[str] = ""
     default_options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
-    def __init__(self, fs: AbstractFileSystem) -> None:
-        self.fs = fs
+    def __init__(self, fs: AbstractFileSystem | None = None) -> None:
+        self._fs = fs
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        """The fsspec filesystem (made on first use where the backend does without it)."""
+        if self._fs is None:
+            import fsspec
+
+            self._fs = fsspec.filesystem(self.protocols[0])
+        return self._fs
 
     def read(self, path: str) -> bytes:
         return bytes(self.fs.cat_file(path))

@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-from arco_nb.core.backends import BACKENDS, Backend, backend_for, protocol_of
+from arco_nb.core.backends import BACKENDS, Backend, LocalBackend, backend_for, protocol_of
 from arco_nb.core.errors import (
     AlreadyExists,
     ArcoError,
@@ -68,14 +68,14 @@ class ObjectStore:
     def __init__(self, url: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
         self._url = _strip_url(url)
         self._options = dict(storage_options or {})
-        self._fs, self._root, self._backend = _connect(self._url, self._options)
+        self._root, self._backend = _connect(self._url, self._options)
 
     @classmethod
     def _below(cls, parent: ObjectStore, prefix: str) -> ObjectStore:
         child = cls.__new__(cls)
         child._url = f"{parent._url}/{prefix}"
         child._options = parent._options
-        child._fs, child._backend = parent._fs, parent._backend
+        child._backend = parent._backend
         child._root = f"{parent._root}/{prefix}"
         return child
 
@@ -88,12 +88,12 @@ class ObjectStore:
     @property
     def protocol(self) -> str:
         """``"file"``, ``"memory"`` or ``"s3"``."""
-        return protocol_of(self._fs)
+        return self._backend.name
 
     @property
     def fs(self) -> AbstractFileSystem:
         """The underlying fsspec filesystem (for readers such as pyarrow and DuckDB)."""
-        return self._fs
+        return self._backend.fs
 
     @property
     def storage_options(self) -> dict[str, Any]:
@@ -277,11 +277,19 @@ def _explain(exc: Exception) -> tuple[str, str | None]:
     return f"{type(exc).__name__}: {exc}", "Check the root URL, endpoint and credentials"
 
 
-def _connect(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str, Backend]:
+def _connect(url: str, options: dict[str, Any]) -> tuple[str, Backend]:
+    protocol = url.split("://", 1)[0] if "://" in url else "file"
+    if protocol in LocalBackend.protocols and not options:
+        # Local disk needs no fsspec (and its import) until a reader asks for ``fs``.
+        root = _local_root(url.split("://", 1)[1] if "://" in url else url)
+        if os.path.isfile(root):
+            raise ConfigError(
+                f"The Arco root {url} is a file", hint="Point the root at a directory"
+            )
+        return root, LocalBackend()
     import fsspec
     import fsspec.core
 
-    protocol = url.split("://", 1)[0] if "://" in url else "file"
     # Check the protocol before constructing a filesystem: some connect in their constructor.
     try:
         name = protocol_of(fsspec.get_filesystem_class(protocol))
@@ -305,7 +313,13 @@ def _connect(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str
     root = str(root).rstrip("/")
     if name == "file" and os.path.isfile(root):
         raise ConfigError(f"The Arco root {url} is a file", hint="Point the root at a directory")
-    return fs, root, backend(fs)
+    return root, backend(fs)
+
+
+def _local_root(path: str) -> str:
+    """An absolute, ``/``-separated path, as fsspec's local filesystem makes it."""
+    path = os.path.expanduser(path) if path.startswith("~") else path
+    return os.path.abspath(path).replace(os.sep, "/").rstrip("/") or "/"
 
 
 def _strip_url(url: str) -> str:

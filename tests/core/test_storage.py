@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +298,30 @@ def test_backend_errors_become_storage_errors_that_say_what_to_do(
     assert message in str(translated)
     assert translated.key == "k/1.parquet"
     assert (translated.hint is None) if hint is None else (hint in (translated.hint or ""))
+
+
+def test_a_local_store_works_without_importing_fsspec_until_fs_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    """Local disk is plain os calls: fsspec (and asyncio under it) is imported only for
+    readers that want the filesystem object, such as pyarrow and DuckDB."""
+    code = (
+        "import sys\n"
+        "from arco_nb import ObjectStore\n"
+        f"store = ObjectStore({str(tmp_path / 'lake')!r})\n"
+        "store.put_if_absent('a/b.json', b'1')\n"
+        "assert store.read('a/b.json') == b'1' and store.list('a') == ['a/b.json']\n"
+        "print('fsspec' in sys.modules, store.protocol)\n"
+        "fs = store.fs\n"
+        "print('fsspec' in sys.modules, type(fs).__name__, fs.cat_file(store.path('a/b.json')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert out == ["False file", "True LocalFileSystem b'1'"]
+
+
+@pytest.mark.parametrize("form", ["{p}", "file://{p}", "local://{p}", "{p}/", "{p}/./x/.."])
+def test_every_spelling_of_a_local_root_is_one_store(tmp_path: Path, form: str) -> None:
+    ObjectStore(str(tmp_path)).write("k.json", b"1")
+    assert ObjectStore(form.format(p=tmp_path)).read("k.json") == b"1"
