@@ -95,7 +95,6 @@ class Workspace:
         self._grace = grace
         self.sandbox = s.sql_sandbox
         self.registry: Registry = default_registry if registry is None else registry
-        self._graph_at: tuple[int, AssetGraph] | None = None
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -262,12 +261,11 @@ class Workspace:
         from arco_nb.flow.plan import build_plan
 
         graph = self._graph()
-        latest = self.latest_materializations()
         if plan is None:
             plan = build_plan(
                 graph,
                 selection,
-                latest=latest,
+                latest=self.latest_materializations(),
                 force=force,
                 partitions=partitions,
                 max_partitions=self.settings.max_partitions,
@@ -282,7 +280,6 @@ class Workspace:
                 store=self.store,
                 catalog=self.catalog,
                 events=self.events,
-                latest=latest,
                 executor=executor,
                 max_workers=max_workers,
                 client=client,
@@ -360,12 +357,7 @@ class Workspace:
 
     def _graph(self) -> AssetGraph:
         """The validated graph of :attr:`registry`, rebuilt only when the definitions change."""
-        from arco_nb.flow.graph import AssetGraph
-
-        version = self.registry.version  # read first: a change while building rebuilds later
-        if self._graph_at is None or self._graph_at[0] != version:
-            self._graph_at = (version, AssetGraph(self.registry))
-        return self._graph_at[1]
+        return self.registry._current_graph()
 
     def runs(
         self,

@@ -17,12 +17,15 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from arco_nb.catalog.model import AssetDef, check_name
 from arco_nb.core.errors import AssetDefinitionError, AssetNotFound, ConfigError, InvalidName
 from arco_nb.core.ids import content_hash
 from arco_nb.flow.partitions import Partitions, parse_partitions
+
+if TYPE_CHECKING:
+    from arco_nb.flow.graph import AssetGraph
 
 __all__ = [
     "PARTITION_PARAMETER",
@@ -209,16 +212,34 @@ class Registry:
         self._specs: dict[str, AssetSpec] = {}
         self._lock = threading.Lock()
         self.version = 0
+        self._graph: tuple[int, AssetGraph] | None = None
         for spec in specs:
             self.add(spec)
 
     def add(self, spec: AssetSpec) -> AssetSpec:
         """Add or replace the definition of ``spec.name``."""
+        self._replace(spec)
+        return spec
+
+    def _replace(self, spec: AssetSpec, *, checked: tuple[int, AssetGraph] | None = None) -> None:
+        """Add or replace ``spec``; ``checked`` is the graph of this registry with ``spec`` in
+        it, built at version ``checked[0]``: kept if nothing else changed since."""
         with self._lock:
             if self._specs.get(spec.name) is not spec:
                 self._specs[spec.name] = spec
                 self.version += 1
-        return spec
+                if checked is not None and checked[0] == self.version - 1:
+                    self._graph = (self.version, checked[1])
+
+    def _current_graph(self) -> AssetGraph:
+        """The validated graph of these definitions, rebuilt only when they change."""
+        from arco_nb.flow.graph import AssetGraph
+
+        version = self.version  # read first: a change while building rebuilds later
+        found = self._graph
+        if found is None or found[0] != version:
+            found = self._graph = (version, AssetGraph(self))
+        return found[1]
 
     def get(self, name: str) -> AssetSpec:
         """The definition of ``name``, or :class:`AssetNotFound` with close matches."""

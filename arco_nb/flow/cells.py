@@ -14,7 +14,7 @@ import inspect
 import linecache
 import textwrap
 from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from arco_nb.catalog.model import AssetDef
 from arco_nb.core.errors import AssetDefinitionError
@@ -29,6 +29,9 @@ from arco_nb.flow.assets import (
     sql_table_refs,
 )
 from arco_nb.flow.partitions import Partitions
+
+if TYPE_CHECKING:
+    from arco_nb.flow.graph import AssetGraph
 
 __all__ = ["cell_asset", "classify", "spec_from_record"]
 
@@ -121,17 +124,20 @@ def cell_asset(
         )
         spec = AssetSpec(name=name, kind="python", code=code, deps=found, fn=fn, **options)
     target = default_registry if registry is None else registry
-    _check_graph(target, spec)
-    return target.add(spec)
+    target._replace(spec, checked=_check_graph(target, spec))
+    return spec
 
 
-def _check_graph(registry: Registry, spec: AssetSpec) -> None:
-    """Refuse a definition the graph cannot take, before it replaces the one that works."""
+def _check_graph(registry: Registry, spec: AssetSpec) -> tuple[int, AssetGraph]:
+    """Refuse a definition the graph cannot take, before it replaces the one that works;
+    return the graph with it (and the registry version it was built on)."""
     from arco_nb.core.errors import AssetNotFound, CycleError
     from arco_nb.flow.graph import AssetGraph
 
+    version = registry.version
+    specs = sorted([*(s for s in registry if s.name != spec.name), spec], key=lambda s: s.name)
     try:
-        AssetGraph([*(s for s in registry if s.name != spec.name), spec])
+        return version, AssetGraph(specs)
     except AssetNotFound as exc:
         raise AssetDefinitionError(
             spec.name, f"depends on {exc.asset!r}, which is not an asset", hint=exc.hint

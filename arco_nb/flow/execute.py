@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from arco_nb.core.storage import ObjectStore
     from arco_nb.flow.assets import AssetSpec
     from arco_nb.flow.graph import AssetGraph
-    from arco_nb.flow.status import LatestMaterialization
 
 __all__ = ["ASSET_NAMESPACE", "RunResult", "execute_plan", "user_traceback"]
 
@@ -77,7 +76,6 @@ def execute_plan(
     store: ObjectStore,
     catalog: Catalog,
     events: EventLog,
-    latest: Mapping[Key, LatestMaterialization],
     executor: ExecutorName = DEFAULT_EXECUTOR,
     max_workers: int | None = None,
     client: Any = None,
@@ -102,9 +100,7 @@ def execute_plan(
     interrupted = False
     try:
         run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor, lease_s=lease)
-        scheduler = _Scheduler(
-            plan, graph, pool=pool, run=run, store=store, latest=latest, sandbox=sandbox
-        )
+        scheduler = _Scheduler(plan, graph, pool=pool, run=run, store=store, sandbox=sandbox)
         try:
             run.emit("run", status="running")
             for task in plan.tasks:
@@ -163,12 +159,12 @@ class _Scheduler:
         pool: Executor,
         run: Recorder,
         store: ObjectStore,
-        latest: Mapping[Key, LatestMaterialization],
         sandbox: bool = False,
     ) -> None:
         self.plan, self.graph, self.pool, self.run, self.store = plan, graph, pool, run, store
         self.sandbox = sandbox
-        self.outputs: dict[Key, str] = {k: last.materialization_id for k, last in latest.items()}
+        # What the plan was made against: its up-to-date tasks and inputs from outside it.
+        self.outputs: dict[Key, str] = dict(plan.materialized)
         self.produced: dict[Key, Output] = {}
         self.index = {t.key: i for i, t in enumerate(plan.tasks)}
         self.outcome: dict[Key, str] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from arco_nb.core.errors import AssetNotFound, ConfigError
@@ -101,6 +101,11 @@ class Plan:
     force: bool
     tasks: tuple[Task, ...]
     partitions: str = ""
+    #: The materialization ids, as planned against, of the plan's tasks and their inputs that
+    #: were materialized: what a run of this plan reads. Not part of the plan's identity.
+    materialized: Mapping[tuple[str, str], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -246,11 +251,13 @@ def build_plan(
                     missing=missing.get((name, key), ()),
                 )
             )
+    read = {t.key for t in tasks} | {i for t in tasks for i in t.inputs}
     return Plan(
         selection=(selection or "*").strip() or "*",
         force=force,
         tasks=tuple(tasks),
         partitions=(partitions or "").strip(),
+        materialized={k: latest[k].materialization_id for k in read if k in latest},
     )
 
 

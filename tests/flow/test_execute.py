@@ -53,6 +53,33 @@ def test_a_run_materializes_records_and_registers(ws: Workspace, chain: Registry
     assert ws.run_state(result.run_id) == result.state, "replaying the events gives the live state"
 
 
+def test_a_run_of_a_plan_reads_what_the_plan_was_made_against(
+    ws: Workspace, chain: Registry, memory_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan is run as planned, without looking at the event log again: no listing of the
+    inbox, and the inputs it was made against even if newer ones appeared meanwhile."""
+    first = ws.run()
+    plan = ws.plan("clean", force=True)
+    assert plan.materialized[("raw", "")] == first.state.tasks[("raw", "")].materialization_id
+    Workspace(memory_root, registry=chain).run("raw", force=True)  # a colleague, meanwhile
+    listed: list[str] = []
+    real = ws.store.list
+
+    def counting(prefix: str = "") -> list[str]:
+        listed.append(prefix)
+        return real(prefix)
+
+    monkeypatch.setattr(ws.store, "list", counting)
+    result = ws.run(plan=plan)
+    assert result.status == "succeeded"
+    assert not [p for p in listed if p.startswith("events")], listed
+    monkeypatch.undo()
+    (edge,) = ws.sql(
+        "select input_materialization_id from arco.lineage where run_id = ?", [result.run_id]
+    ).fetchall()
+    assert edge == (plan.materialized[("raw", "")],)
+
+
 def test_an_unchanged_rerun_is_up_to_date_and_commits_nothing(
     ws: Workspace, chain: Registry
 ) -> None:
@@ -204,7 +231,6 @@ def test_events_are_group_committed(ws: Workspace, chain: Registry) -> None:
         store=ws.store,
         catalog=ws.catalog,
         events=ws.events,
-        latest={},
         linger=60.0,
     )
     assert result.status == "succeeded"
