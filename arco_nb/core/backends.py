@@ -156,6 +156,13 @@ class Backend:
     def put_if_absent(self, path: str, data: bytes, *, durable: bool = True) -> None:
         raise NotImplementedError
 
+    #: Whether :meth:`sync` does anything: local disk flushes as a step of its own, object
+    #: stores hold an object durably once its write returns.
+    syncs_separately: ClassVar[bool] = False
+
+    def sync(self, path: str) -> None:
+        """Make the object at ``path``, written with ``durable=False``, durable."""
+
     def exists(self, path: str) -> bool:
         try:
             info = self.fs.info(path)
@@ -213,6 +220,15 @@ class LocalBackend(Backend):
 
     name = "file"
     protocols = ("file", "local")
+    syncs_separately = True
+
+    def sync(self, path: str) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_dir(os.path.dirname(path))
 
     def leftover_temps(self, path: str, *, before: float) -> tuple[str, ...]:
         found = []
@@ -225,18 +241,23 @@ class LocalBackend(Backend):
                             found.append(temp)
         return tuple(sorted(found))
 
-    def _temp_for(self, path: str) -> str:
+    def _open_temp(self, path: str) -> tuple[str, IO[bytes]]:
         parent = os.path.dirname(path)
+        temp = os.path.join(parent, f"{TEMP_MARK}{uuid.uuid4().hex}")
+        try:  # the directory is usually there: no mkdir call for it
+            return temp, open(temp, "xb")
+        except FileNotFoundError:
+            pass
         try:
             os.makedirs(parent, exist_ok=True)
         except FileExistsError as exc:  # an object sits where a directory must go
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", exc.filename) from exc
-        return os.path.join(parent, f"{TEMP_MARK}{uuid.uuid4().hex}")
+        return temp, open(temp, "xb")
 
     def _write_temp(self, path: str, data: bytes, *, durable: bool = True) -> str:
-        temp = self._temp_for(path)
+        temp, handle = self._open_temp(path)
         try:
-            with open(temp, "wb") as f:
+            with handle as f:
                 f.write(data)
                 if durable:
                     f.flush()
@@ -302,8 +323,7 @@ class LocalBackend(Backend):
         return open(path, "rb")
 
     def open_write(self, path: str, *, exclusive: bool) -> AtomicWriter:
-        temp = self._temp_for(path)
-        handle = open(temp, "wb")  # noqa: SIM115 - AtomicWriter closes it
+        temp, handle = self._open_temp(path)  # AtomicWriter closes it
 
         def publish() -> None:
             handle.flush()

@@ -157,6 +157,19 @@ class ObjectStore:
         with self._errors(key, "create"):
             self._backend.put_if_absent(path, payload, durable=durable)
 
+    @property
+    def syncs_separately(self) -> bool:
+        """Whether :meth:`sync` has work to do (local disk); elsewhere a write is durable."""
+        return self._backend.syncs_separately
+
+    def sync(self, key: str) -> None:
+        """Make the object at ``key``, written with ``durable=False``, durable (local disk:
+        ``fsync`` of the file and of its directory). Nothing to do on other backends."""
+        if self._backend.syncs_separately:
+            path = self.path(key)
+            with self._errors(key, "sync"):
+                self._backend.sync(path)
+
     def exists(self, key: str) -> bool:
         """Tell whether an object exists at ``key``."""
         path = self.path(key)

@@ -24,6 +24,7 @@ from arco_nb.catalog.model import Column
 from arco_nb.core.errors import CommitConflict
 from arco_nb.core.ids import new_id
 from arco_nb.core.settings import DEFAULT_RUN_LEASE
+from arco_nb.core.syncer import BackgroundSync
 from arco_nb.flow.executors import DEFAULT_EXECUTOR, Executor, ExecutorName, make_executor
 from arco_nb.flow.materialize import Output, TableCache, materialize
 from arco_nb.flow.plan import Plan, Task
@@ -96,11 +97,22 @@ def execute_plan(
     out before it finished (its process was killed) as ``abandoned`` (ADR 0016).
     """
     pool = make_executor(executor, max_workers=max_workers, client=client)
-    run = Recorder(events, new_id(), linger=linger, observer=observer, lease=lease)
+    # Workers in this process sync data files in the background; Dask workers before returning.
+    syncs = None if pool.name == "dask" else BackgroundSync(store)
+    run = Recorder(
+        events,
+        new_id(),
+        linger=linger,
+        observer=observer,
+        lease=lease,
+        before_flush=None if syncs is None else syncs.wait,
+    )
     interrupted = False
     try:
         run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor, lease_s=lease)
-        scheduler = _Scheduler(plan, graph, pool=pool, run=run, store=store, sandbox=sandbox)
+        scheduler = _Scheduler(
+            plan, graph, pool=pool, run=run, store=store, sandbox=sandbox, syncs=syncs
+        )
         try:
             run.emit("run", status="running")
             for task in plan.tasks:
@@ -112,6 +124,8 @@ def execute_plan(
                 for t in plan.tasks
                 if t.key in scheduler.produced
             }
+            if syncs is not None:
+                syncs.wait()  # the catalog names the data: it is on disk first
             _register(catalog, [(graph.specs[a], o) for a, o in last.items()])
             failed = any(t.status == "failed" for t in run.state.tasks.values())
             run.emit("run", status="failed" if failed else "succeeded")
@@ -160,9 +174,10 @@ class _Scheduler:
         run: Recorder,
         store: ObjectStore,
         sandbox: bool = False,
+        syncs: BackgroundSync | None = None,
     ) -> None:
         self.plan, self.graph, self.pool, self.run, self.store = plan, graph, pool, run, store
-        self.sandbox = sandbox
+        self.sandbox, self.syncs = sandbox, syncs
         # What the plan was made against: its up-to-date tasks and inputs from outside it.
         self.outputs: dict[Key, str] = dict(plan.materialized)
         self.produced: dict[Key, Output] = {}
@@ -236,6 +251,7 @@ class _Scheduler:
             task.partition,
             cache=self.cache,
             sandbox=self.sandbox,
+            syncs=self.syncs,
         )
         self.running[future] = key
 

@@ -94,7 +94,11 @@ _FLUSHER = _Flusher()
 
 
 class Recorder:
-    """Appends a run's events and keeps the live state in step (thread-safe)."""
+    """Appends a run's events and keeps the live state in step (thread-safe).
+
+    ``before_flush`` is called before each group of events is written: what they name (data
+    files synced in the background, ADR 0020) is durable first.
+    """
 
     def __init__(
         self,
@@ -104,8 +108,10 @@ class Recorder:
         linger: float = DEFAULT_LINGER,
         observer: Callable[[Event], None] | None = None,
         lease: int = DEFAULT_RUN_LEASE,
+        before_flush: Callable[[], None] | None = None,
     ) -> None:
         self.events = events
+        self.before_flush = before_flush
         self.observer = observer
         self.state = RunState(run_id)
         self.linger = linger
@@ -167,6 +173,8 @@ class Recorder:
     def _flush(self) -> None:
         _FLUSHER.cancel(self)
         if self._batch:
+            if self.before_flush is not None:
+                self.before_flush()  # raises if data may be missing: the batch stays
             self.events.append(self._batch)  # on failure the batch stays for the next flush
             self._batch = []
             self._written = time.monotonic()

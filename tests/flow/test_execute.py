@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import time
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -329,3 +333,54 @@ def test_a_pipeline_on_an_s3_root(s3_root: str, s3_endpoint: S3Endpoint, chain: 
     assert ws.sql("select count(*) from arco.lineage").fetchall() == [(2,)]
     assert ws.run().plan.to_run == ()
     assert ws.store.list("data/report/_")[0].endswith(".parquet")
+
+
+def test_no_event_or_commit_names_a_data_file_before_it_is_synced(
+    local_root: str, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data files are synced in the background (ADR 0020); the facts that name them wait."""
+    from arco_nb.core import backends
+
+    for i in range(6):
+        sql_asset(f"s{i}", f"select {i} as x" + (f" from s{i - 1}" if i else ""),
+                  registry=registry)  # fmt: skip
+    synced: set[str] = set()
+    real_sync, real_put = backends.LocalBackend.sync, backends.LocalBackend.put_if_absent
+
+    def slow_sync(self: backends.LocalBackend, path: str) -> None:
+        time.sleep(0.03)  # a slow disk: the engine runs ahead of it
+        real_sync(self, path)
+        synced.add(os.path.basename(path))
+
+    def checked_put(self: backends.LocalBackend, path: str, data: bytes, **kw: Any) -> None:
+        if "/events/inbox/" in path or "/catalog/" in path:
+            named = set(re.findall(rb"[0-9A-Za-z]{26}\.parquet", data))
+            assert {n.decode() for n in named} <= synced, f"{path} names unsynced data"
+        real_put(self, path, data, **kw)
+
+    monkeypatch.setattr(backends.LocalBackend, "sync", slow_sync)
+    monkeypatch.setattr(backends.LocalBackend, "put_if_absent", checked_put)
+    result = Workspace(local_root, registry=registry).run()
+    assert result.status == "succeeded"
+    assert len(synced) == 6
+
+
+def test_a_data_file_that_cannot_be_synced_is_never_recorded(
+    local_root: str, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arco_nb.core import backends
+    from arco_nb.core.errors import StorageError
+
+    sql_asset("lost", "select 1 as x", registry=registry)
+
+    def failing(self: backends.LocalBackend, path: str) -> None:
+        raise OSError(5, "Input/output error", path)
+
+    monkeypatch.setattr(backends.LocalBackend, "sync", failing)
+    ws = Workspace(local_root, registry=registry)
+    with pytest.raises(StorageError):
+        ws.run()
+    monkeypatch.undo()
+    fresh = Workspace(local_root, registry=registry)
+    assert fresh.sql("select count(*) from arco.materializations").fetchall() == [(0,)]
+    assert fresh.catalog.list_tables() == []
