@@ -5,8 +5,10 @@ A round reads the inbox objects the latest manifest has not compacted, writes th
 level-0 parts, merges ``FANOUT`` parts of a level into one of the next, and commits manifest
 ``seq + 1`` put-if-absent (the commit point). A crash before it leaves only unreferenced parts,
 collected once past the grace period; a lost race deletes its own parts and starts again on
-the newer manifest. Inbox objects and merged-away parts are deleted once the grace period has
-passed since the manifest that retired them, so readers that started before finish safely.
+the newer manifest. Once committed, the round moves its inbox objects out of the inbox (to
+``HELD``), so the inbox a reader lists holds only what is not compacted (ADR 0021). Compacted
+inbox objects and merged-away parts are deleted once the grace period has passed since the
+manifest that retired them, so readers that started before finish safely.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from arco_nb.catalog.events import KINDS, Event, events_to_tables
 from arco_nb.catalog.latest import LATEST_PREFIX
-from arco_nb.catalog.manifest import COMPACTED, Manifest, PartInfo
+from arco_nb.catalog.manifest import COMPACTED, Manifest, PartInfo, held_key
 from arco_nb.catalog.parquet import read_parquet_object
 from arco_nb.core.errors import ConfigError, CorruptObject, ObjectNotFound
 from arco_nb.core.ids import canonical_json, id_timestamp, new_id
@@ -62,8 +64,7 @@ def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResul
         # A fresh time per attempt: a lost race or a long merge must not backdate what
         # this round compacts or retires, which would shorten their grace period.
         now = given or dt.datetime.now(dt.UTC)
-        base = log.manifest()
-        keys = log.uncompacted(base)
+        base, keys = log.listing()
         # Replayed appends put the same event in several objects; store it once.
         events = list({e.event_id: e for e in log.read_inbox(keys)}.values())
         keys = log.parsed(keys)  # unreadable objects stay in the inbox
@@ -91,7 +92,10 @@ def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResul
         # Delete expired objects *before* the manifest forgets them: a crash in between
         # leaves them listed, so an inbox object is never compacted twice and a part
         # never becomes an orphan that only its (old) id could age.
-        for key in sorted(expired | expired_parts):
+        for key in sorted(expired):
+            log.store.delete(key)  # still in the inbox if a crash came before its move
+            log.store.delete(held_key(key))
+        for key in sorted(expired_parts):
             log.store.delete(key)
         compacted = {k: at for k, at in base.compacted.items() if k not in expired}
         compacted.update(dict.fromkeys(keys, now))
@@ -111,10 +115,21 @@ def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResul
             round_.discard(log)  # another compactor won this round; ours are orphans
             continue
         log.forget(expired)
+        _hold(log, keys)
         deleted_parts = len(expired_parts) + _collect_parts(log, manifest, now)
         return CompactionResult(
             seq, len(keys), len(events), len(round_.written), len(expired), deleted_parts
         )
+
+
+def _hold(log: EventLog, keys: list[str]) -> None:
+    """Move the inbox objects a committed manifest covers out of the inbox: readers list
+    only what is left to compact, however many compactions the grace period holds."""
+    for key in keys:
+        try:
+            log.store.move(key, held_key(key))
+        except ObjectNotFound:
+            continue  # deleted meanwhile (by hand): nothing left to move
 
 
 def _write_new_part(log: EventLog, name: str, seq: int, table: pa.Table) -> str:

@@ -52,6 +52,7 @@ from arco_nb.catalog.events import (
 )
 from arco_nb.catalog.latest import LatestFacts
 from arco_nb.catalog.log import LOG_PREFIX, CommitInfo, CommitLog
+from arco_nb.catalog.manifest import HELD, held_key
 from arco_nb.catalog.model import CatalogState
 from arco_nb.catalog.parquet import damaged, read_parquet_object
 from arco_nb.catalog.snapshot import check_snapshot_file, snapshot_bytes
@@ -316,11 +317,13 @@ class _Doctor:
             "compaction writes nothing until the gap is filled",
         )
         self._count("manifests", len(found))
+        dropped = False
         for n in sorted(found, reverse=True):  # the newest readable one is what readers use
             try:
-                return self.events.manifest_at(n)
+                manifest = self.events.manifest_at(n)
             except CorruptObject as exc:
                 moved = self.repair and self._move_aside(found[n])
+                dropped = dropped or moved
                 self._found(
                     "manifest",
                     found[n],
@@ -333,7 +336,22 @@ class _Doctor:
                     else "`doctor --repair` moves it aside: readers then use the one before",
                     repaired=moved,
                 )
+            else:
+                if dropped:
+                    self._unhold(manifest)
+                return manifest
+        if dropped:
+            self._unhold(Manifest())
         return Manifest()
+
+    def _unhold(self, manifest: Manifest) -> None:
+        """Put the compacted inbox objects ``manifest`` does not cover back in the inbox: the
+        rounds of the manifests moved aside compacted them, and readers must see them again."""
+        for key in self.store.list(HELD):
+            inbox_key = INBOX + key.removeprefix(HELD)
+            if inbox_key not in manifest.compacted:
+                with contextlib.suppress(ObjectNotFound):
+                    self.store.move(key, inbox_key)
 
     def _parts(self, manifest: Manifest) -> bool:
         """Check the newest manifest's parts; True if any is damaged."""
@@ -358,19 +376,24 @@ class _Doctor:
         # again as a new object before the part is dropped: a compaction running meanwhile may
         # be deleting those objects (past their grace period), and must not take the facts
         # with them.
-        present = set(self.store.list(INBOX))
         saved: list[Event] = []
         outcome: dict[str, str] = {}
         for key in bad:
             moved = self._move_aside(key)
             round_keys = self._round(key, manifest)
             read = 0
-            for inbox_key in sorted(round_keys & present):
-                try:
-                    saved.extend(parse_inbox_object(self.store.read(inbox_key), key=inbox_key))
-                except (ObjectNotFound, CorruptObject):
-                    continue  # collected meanwhile, or damaged (reported by _inbox)
-                read += 1
+            for inbox_key in sorted(round_keys):
+                # Held out of the inbox once compacted (ADR 0021), or still in it after a
+                # crash; held again if a compaction moved it between the two reads.
+                for where in (held_key(inbox_key), inbox_key, held_key(inbox_key)):
+                    try:
+                        saved.extend(parse_inbox_object(self.store.read(where), key=where))
+                    except ObjectNotFound:
+                        continue
+                    except CorruptObject:
+                        break  # damaged (reported by _inbox)
+                    read += 1
+                    break
             lost = len(round_keys) - read
             outcome[key] = (
                 ("moved to quarantine; " if moved else "")

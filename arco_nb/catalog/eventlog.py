@@ -6,6 +6,7 @@ Layout (DESIGN §2)::
     events/inbox/{date}/{object}.json                 immutable, one event or a batch
     events/compacted/{table}/part-{seq}-{id}.parquet  written by compaction
     events/compacted/_manifests/{seq:020d}.json       put-if-absent; names the live parts
+    events/compacted/_inbox/{date}/{object}.json      compacted inbox objects, until collected
 
 * **Append** creates one inbox object put-if-absent, named after its event ids, so a replayed
   append finds the object already there and changes nothing. The event is visible to readers as
@@ -13,10 +14,13 @@ Layout (DESIGN §2)::
 * **Compaction** reads the inbox objects the latest manifest has not compacted, writes them as
   new Parquet parts, and commits manifest ``seq + 1`` put-if-absent. The manifest is the commit
   point; a crash before it leaves only unreferenced parts (collected later), a crash after it
-  leaves inbox objects the manifest already marks as compacted. Re-running converges.
-* **Garbage collection** deletes inbox objects compacted longer ago than the grace period, and
-  unreferenced parts older than it, so readers that started before a compaction finish safely.
-* **Fresh read** = the manifest's parts + the uncompacted inbox, deduplicated by event id.
+  leaves inbox objects the manifest already marks as compacted. Re-running converges. Once
+  committed, the round moves its inbox objects to ``events/compacted/_inbox/``, so a listing
+  of the inbox holds only what is not compacted yet (ADR 0021).
+* **Garbage collection** deletes compacted inbox objects and unreferenced parts once the grace
+  period has passed, so readers that started before a compaction finish safely.
+* **Fresh read** = the inbox listing, then the manifest read after it: its parts + the
+  objects of the listing it does not cover, deduplicated by event id.
 """
 
 from __future__ import annotations
@@ -172,10 +176,21 @@ class EventLog:
             # a compaction committed meanwhile: drop the parts from its manifest
 
     # -- reading --------------------------------------------------------------------------------
-    def uncompacted(self, manifest: Manifest) -> list[str]:
-        keys = [k for k in self.store.list(INBOX) if k not in manifest.compacted]
-        self.backlog = sum(1 for k in keys if k not in self._unreadable)
-        return keys
+    def listing(self) -> tuple[Manifest, list[str]]:
+        """The latest manifest and the inbox objects it has not compacted.
+
+        The inbox is listed *before* the manifest is read: compaction moves an object out of
+        the inbox only after committing a manifest that covers it, so an object the listing
+        missed is in that manifest's parts, and the manifest read afterwards is at least
+        that one (ADR 0021). Read the other way round, a compaction in between would hide it.
+        """
+        listed = self.store.list(INBOX)
+        manifest = self.manifest()
+        compacted = manifest.compacted
+        keys = [k for k in listed if k not in compacted]
+        unreadable = self._unreadable
+        self.backlog = sum(1 for k in keys if k not in unreadable) if unreadable else len(keys)
+        return manifest, keys
 
     def read_inbox(self, keys: Iterable[str]) -> list[Event]:
         events: list[Event] = []
@@ -199,14 +214,14 @@ class EventLog:
     def snapshot(self) -> tuple[Manifest, list[Event]]:
         """The latest manifest and every event not yet compacted into its parts."""
         for _ in range(3):
-            manifest = self.manifest()
+            manifest, keys = self.listing()
             try:
-                return manifest, self.read_inbox(self.uncompacted(manifest))
+                return manifest, self.read_inbox(keys)
             except ObjectNotFound:
-                # A compaction committed and collected an object between our list and read.
+                # A compaction committed and moved an object between our list and read.
                 continue
-        manifest = self.manifest()  # pragma: no cover - three collections in a row
-        return manifest, self.read_inbox(self.uncompacted(manifest))  # pragma: no cover
+        manifest, keys = self.listing()  # pragma: no cover - three compactions in a row
+        return manifest, self.read_inbox(keys)  # pragma: no cover
 
     def appended_since(
         self, since: tuple[int, tuple[str, ...]] | None
@@ -216,8 +231,8 @@ class EventLog:
         ``None`` instead of events when they cannot be told apart from what was there (no
         position yet, or a compaction since): read the tables again then.
         """
-        manifest = self.manifest()
-        keys = tuple(self.uncompacted(manifest))
+        manifest, listed = self.listing()
+        keys = tuple(listed)
         now = (manifest.seq, keys)
         if since is None or since[0] != manifest.seq or not set(since[1]) <= set(keys):
             return now, None
@@ -231,8 +246,8 @@ class EventLog:
         """The read position now, and the newest materializations and task outcomes as of
         it: the manifest's latest index plus the inbox objects it has not compacted."""
         for attempt in range(3):
-            manifest = self.manifest()
-            keys = tuple(self.uncompacted(manifest))
+            manifest, listed = self.listing()
+            keys = tuple(listed)
             try:
                 facts = self.compacted_facts(manifest)
                 facts.fold(self.read_inbox(keys))
@@ -282,8 +297,8 @@ class EventLog:
         import pyarrow as pa
 
         wanted = list(dict.fromkeys(["event_id", *columns]))
-        manifest = self.manifest()
-        keys = tuple(self.uncompacted(manifest))
+        manifest, listed = self.listing()
+        keys = tuple(listed)
         cached = self._tables.get(name)
         if cached is not None and cached[0] == (manifest.seq, keys):
             return cached[1].select(columns)
@@ -317,8 +332,8 @@ class EventLog:
                     hint="Fact tables: " + ", ".join(sorted(known_tables)),
                 )
         for attempt in range(3):
-            manifest = self.manifest()
-            keys = tuple(self.uncompacted(manifest))
+            manifest, listed = self.listing()
+            keys = tuple(listed)
             try:
                 return {name: self._table_at(name, manifest, keys) for name in wanted}
             except ObjectNotFound:

@@ -6,6 +6,7 @@ Layout (DESIGN §2)::
     events/inbox/{date}/{object}.json                 immutable, one event or a batch
     events/compacted/{table}/part-{seq}-{id}.parquet  written by compaction
     events/compacted/_manifests/{seq:020d}.json       put-if-absent; names the live parts
+    events/compacted/_inbox/{date}/{object}.json      compacted inbox objects, until collected
 """
 
 from __future__ import annotations
@@ -19,12 +20,31 @@ from typing import Any
 from arco_nb.catalog.events import EVENT_SCHEMA_VERSION
 from arco_nb.core.errors import CorruptObject
 
-__all__ = ["COMPACTED", "INBOX", "MANIFESTS", "MANIFEST_HINT", "Manifest", "PartInfo"]
+__all__ = [
+    "COMPACTED",
+    "HELD",
+    "INBOX",
+    "MANIFESTS",
+    "MANIFEST_HINT",
+    "Manifest",
+    "PartInfo",
+    "held_key",
+]
 
 INBOX = "events/inbox"
 COMPACTED = "events/compacted"
 MANIFESTS = f"{COMPACTED}/_manifests"
 MANIFEST_HINT = f"{COMPACTED}/_last_manifest.json"
+# Where compaction moves the inbox objects it compacted, out of every reader's listing; they
+# stay there for the grace period, for `doctor --repair` (ADR 0021).
+HELD = f"{COMPACTED}/_inbox"
+
+
+def held_key(inbox_key: str) -> str:
+    """Where compaction keeps the inbox object ``inbox_key`` once it is compacted."""
+    return HELD + inbox_key.removeprefix(INBOX)
+
+
 _ROUND = re.compile(r"part-(\d{20})-")
 
 
@@ -49,7 +69,8 @@ class Manifest:
     seq: int = 0
     created_at: dt.datetime | None = None
     parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # inbox key -> when it was compacted; dropped once garbage collection deleted the object
+    # inbox key -> when it was compacted (the object is then moved to its held key); dropped
+    # once the grace period has passed and garbage collection deleted it
     compacted: Mapping[str, dt.datetime] = field(default_factory=dict)
     # live part -> its level and rounds; parts written before merging existed have none
     info: Mapping[str, PartInfo] = field(default_factory=dict)

@@ -181,6 +181,13 @@ class Backend:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(path)
 
+    def move(self, source: str, target: str) -> None:
+        """Give the object at ``source`` the name ``target`` (replacing any object there).
+        Not atomic on object stores (a copy, then a delete): the caller must be able to
+        find the object under either name, or both."""
+        self.write(target, self.read(source))
+        self.delete(source)
+
     def open_read(self, path: str) -> IO[bytes]:
         return self.fs.open(path, "rb")  # type: ignore[no-any-return]
 
@@ -318,6 +325,16 @@ class LocalBackend(Backend):
     def delete(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+    def move(self, source: str, target: str) -> None:
+        # Not synced: a rename lost in a power cut leaves the object under its old name.
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:
+            if not os.path.exists(source):
+                raise
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(source, target)
 
     def open_read(self, path: str) -> IO[bytes]:
         return open(path, "rb")

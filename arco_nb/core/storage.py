@@ -198,6 +198,21 @@ class ObjectStore:
         with self._errors(key, "delete"):
             self._backend.delete(path)
 
+    def move(self, key: str, to: str) -> None:
+        """Give the object at ``key`` the key ``to``, replacing any object there.
+
+        Atomic on local disk (a rename); elsewhere a copy then a delete, so a reader may
+        briefly find the object under both keys.
+
+        Raises
+        ------
+        ObjectNotFound
+            If there is no object at ``key``.
+        """
+        source, target = self.path(key), self.path(to)
+        with self._errors(key, "move"):
+            self._backend.move(source, target)
+
     def remove_leftover_temps(self, older_than: dt.timedelta, *, dry_run: bool = False) -> int:
         """Delete the temporary files of writes that never finished (a writer killed mid-write)
         and are older than ``older_than``; return how many (``dry_run``: would go)."""
@@ -265,7 +280,7 @@ class _Translate:
 def _translate(exc: Exception, url: str, key: str, action: str) -> StorageError:
     if isinstance(exc, FileExistsError) or (isinstance(exc, OSError) and exc.errno == errno.EEXIST):
         return AlreadyExists(key, url=url)
-    if isinstance(exc, FileNotFoundError) and action in {"open", "read"}:
+    if isinstance(exc, FileNotFoundError) and action in {"open", "read", "move"}:
         return ObjectNotFound(key, url=url)
     problem, hint = _explain(exc)
     return StorageError(

@@ -37,7 +37,6 @@ def files_behind(
     ConfigError
         An unknown ``arco.*`` view.
     """
-    from arco_nb.catalog.eventlog import INBOX
     from arco_nb.catalog.events import KINDS, parse_inbox_object
     from arco_nb.catalog.sql import METADATA_VIEWS, view_sources
     from arco_nb.core.errors import AssetNotFound, ConfigError, CorruptObject, ObjectNotFound
@@ -57,12 +56,10 @@ def files_behind(
             snapshot = catalog.checkpoint().snapshot if catalog.version else {}
             keys = [snapshot[name] for name in sources if name in snapshot]
         else:
-            manifest = events.manifest()
+            manifest, fresh = events.listing()
             keys = [k for table in sources for k in manifest.parts.get(table, ())]
             kinds = {t.kind for t in KINDS.values() if t.name in sources}
-            for key in events.store.list(INBOX):
-                if key in manifest.compacted:
-                    continue
+            for key in fresh:
                 try:
                     facts = parse_inbox_object(events.store.read(key), key=key)
                 except (CorruptObject, ObjectNotFound):  # unreadable, or collected meanwhile

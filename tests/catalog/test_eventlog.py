@@ -25,6 +25,7 @@ from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.eventlog import FANOUT, INBOX, MANIFESTS, EventLog
 from arco_nb.catalog.events import Event
 from arco_nb.catalog.latest import LATEST_PREFIX
+from arco_nb.catalog.manifest import HELD, Manifest, held_key
 from arco_nb.core.ids import _encode, new_id
 from tests.catalog.conftest import ORDERS
 
@@ -105,13 +106,15 @@ def test_compaction_keeps_every_event_once(log: EventLog, store: ObjectStore) ->
 
 def test_garbage_collection_waits_for_the_grace_period(log: EventLog, store: ObjectStore) -> None:
     log.append(_run("r1", "queued"))
+    (key,) = store.list(INBOX)
     log.compact(now=T0)
-    assert len(store.list(INBOX)) == 1, "kept during the grace period"
+    assert store.list(INBOX) == [], "out of the inbox once compacted"
+    assert store.list(HELD) == [held_key(key)], "kept during the grace period"
     log.compact(now=T0 + dt.timedelta(minutes=4))
-    assert len(store.list(INBOX)) == 1
+    assert store.list(HELD) == [held_key(key)]
     result = log.compact(now=T0 + dt.timedelta(minutes=5))
     assert result.inbox_deleted == 1
-    assert store.list(INBOX) == []
+    assert store.list(INBOX) == store.list(HELD) == []
     assert log.manifest().compacted == {}
     assert len(_ids(log)) == 1
 
@@ -131,6 +134,70 @@ def test_orphan_parts_are_collected_after_the_grace_period(
     store.write("events/compacted/run_transitions/notes.txt", b"someone else's")
     assert log.compact().parts_deleted == 0, "too young, or not ours"
     assert store.exists(fresh)
+
+
+def test_a_compaction_between_a_readers_listing_and_its_manifest_hides_nothing(
+    store: ObjectStore,
+) -> None:
+    """The inbox is listed before the manifest is read (ADR 0021): a compaction that commits
+    and moves the listed objects out of the inbox right after the manifest read makes the
+    reader's read of them fail, and it reads again; had it listed after reading the manifest,
+    it would have missed them in both."""
+    writer, reader = EventLog(store), EventLog(store)
+    events = [_run(f"r{i}", "queued", i) for i in range(10)]
+    for e in events:
+        writer.append(e)
+    read_manifest = reader.manifest
+    raced: list[int] = []
+
+    def then_a_compaction() -> Manifest:
+        manifest = read_manifest()
+        if not raced:  # commits, and moves the objects out of the inbox
+            raced.append(EventLog(store).compact().inbox_objects)
+        return manifest
+
+    reader.manifest = then_a_compaction  # type: ignore[method-assign]
+    assert _ids(reader) == sorted(e.event_id for e in events)
+    assert raced == [10]
+    assert store.list(INBOX) == [], "the race happened: the listed objects left the inbox"
+    assert reader.snapshot()[1] == [], "all of it is compacted"
+
+
+def test_reads_racing_compactions_see_every_event_appended_before_them(store: ObjectStore) -> None:
+    """Appends, compactions and reads in three threads, default settings: every read holds
+    every event whose append returned before the read began."""
+    writer, compactor, reader = EventLog(store), EventLog(store), EventLog(store)
+    appended: list[str] = []
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for i in range(150):
+                appended.extend(writer.append(_run(f"r{i}", "queued", i)))
+        finally:
+            done.set()
+
+    def compact() -> None:
+        try:
+            while not done.is_set():
+                compactor.compact()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write), threading.Thread(target=compact)]
+    for t in threads:
+        t.start()
+    reads = 0
+    while not done.is_set() or reads < 3:
+        before = set(appended)
+        seen = set(_ids(reader))
+        assert before <= seen, f"{len(before - seen)} appended events missing from a read"
+        reads += 1
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _ids(EventLog(store)) == sorted(appended)
 
 
 def test_concurrent_compactors_agree(store: ObjectStore) -> None:
@@ -157,7 +224,8 @@ def test_concurrent_compactors_agree(store: ObjectStore) -> None:
     assert errors == []
     assert _ids(writer) == sorted(e.event_id for e in events)
     manifest = writer.manifest()
-    assert set(manifest.compacted) == set(store.list(INBOX))
+    assert store.list(INBOX) == [], "compacted objects leave the inbox"
+    assert {held_key(k) for k in manifest.compacted} == set(store.list(HELD))
     live = {k for keys in manifest.parts.values() for k in keys}
     on_disk = set(store.list("events/compacted/run_transitions"))
     assert live <= on_disk
@@ -249,7 +317,7 @@ def test_everything_written_matches_the_published_contracts(store: ObjectStore) 
         "catalog/_log": "commit.v2.json",
         "catalog/_checkpoints": "checkpoint.v1.json",
         "catalog/snapshots": "definitions.v1.json",
-        INBOX: "inbox.v1.json",
+        HELD: "inbox.v1.json",  # compacted inbox objects, held until collected
         MANIFESTS: "manifest.v1.json",
         LATEST_PREFIX: "latest.v1.json",
     }

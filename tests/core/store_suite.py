@@ -135,6 +135,19 @@ class ObjectStoreSuite:
         assert store.list("d") == ["d/2"]
         store.delete("d/1")  # deleting a missing object is not an error
 
+    def test_move(self, store: ObjectStore) -> None:
+        store.write("m/a/1", b"1")
+        store.write("m/old", b"old")
+        store.move("m/a/1", "m/b/new/1")  # into a folder that does not exist yet
+        assert store.read("m/b/new/1") == b"1"
+        assert store.list("m") == ["m/b/new/1", "m/old"]
+        store.write("m/a/2", b"2")
+        store.move("m/a/2", "m/old")  # replaces what is there
+        assert store.read("m/old") == b"2"
+        with pytest.raises(ObjectNotFound):
+            store.move("m/a/2", "m/c")
+        assert not store.exists("m/c")
+
     def test_pickle_round_trip(self, store: ObjectStore) -> None:
         store.write("p", b"1")
         again = pickle.loads(pickle.dumps(store))
