@@ -203,6 +203,38 @@ def build_plan(
             "for every key",
         )
     selected = graph.select(selection)
+    if partitions is None and not any(s.partition_def for s in graph.specs.values()):
+        tasks = _unpartitioned_tasks(graph, selected, latest, force)
+    else:
+        tasks = _tasks(
+            graph,
+            selected,
+            latest,
+            force,
+            partitions=partitions,
+            today=today,
+            max_partitions=max_partitions,
+        )
+    read = {t.key for t in tasks} | {i for t in tasks for i in t.inputs}
+    return Plan(
+        selection=(selection or "*").strip() or "*",
+        force=force,
+        tasks=tuple(tasks),
+        partitions=(partitions or "").strip(),
+        materialized={k: latest[k].materialization_id for k in read if k in latest},
+    )
+
+
+def _tasks(
+    graph: AssetGraph,
+    selected: Sequence[str],
+    latest: Mapping[tuple[str, str], LatestMaterialization],
+    force: bool,
+    *,
+    partitions: str | None,
+    today: dt.date | None,
+    max_partitions: int,
+) -> list[Task]:
     planned = _planned_keys(graph, selected, partitions, today, max_partitions)
     available: dict[str, set[str]] = {}
     for asset, key in latest:
@@ -251,14 +283,65 @@ def build_plan(
                     missing=missing.get((name, key), ()),
                 )
             )
-    read = {t.key for t in tasks} | {i for t in tasks for i in t.inputs}
-    return Plan(
-        selection=(selection or "*").strip() or "*",
-        force=force,
-        tasks=tuple(tasks),
-        partitions=(partitions or "").strip(),
-        materialized={k: latest[k].materialization_id for k in read if k in latest},
-    )
+    return tasks
+
+
+def _unpartitioned_tasks(
+    graph: AssetGraph,
+    selected: Sequence[str],
+    latest: Mapping[tuple[str, str], LatestMaterialization],
+    force: bool,
+) -> list[Task]:
+    """What :func:`_tasks` gives when no asset is partitioned (most notebooks), without its
+    per-key bookkeeping: a cell plans all of its ancestors again, so this is per cell."""
+    specs = graph.specs
+    fingerprints: dict[str, str] = {}
+    for name in graph.order:  # topological: a dep's fingerprint exists when needed
+        spec = specs[name]
+        upstream = tuple([fingerprints[d] for d in spec.deps])
+        fingerprints[name] = _fingerprint(spec.code_version, upstream, "")
+    tasks = []
+    memo = _TASK_MEMO
+    if len(memo) > _TASK_MEMO_SIZE:
+        memo.clear()
+    for name in selected:
+        spec = specs[name]
+        last = latest.get((name, ""))
+        fingerprint = fingerprints[name]
+        seen = memo.get((name, fingerprint, spec.deps))
+        if seen is not None and seen[0] is last and seen[1] is force:
+            tasks.append(seen[2])  # the same decision against the same record
+            continue
+        code_version = spec.code_version
+        reason: Reason
+        if force:
+            reason = "forced"
+        elif last is None:
+            reason = "never materialized"
+        elif last.code_version != code_version:
+            reason = "code changed"
+        elif last.fingerprint != fingerprint:
+            reason = "upstream changed"
+        else:
+            reason = "up to date"
+        task = Task(
+            asset=name,
+            partition="",
+            fingerprint=fingerprint,
+            code_version=code_version,
+            deps=spec.deps,
+            reason=reason,
+            previous=last.materialization_id if last else "",
+            inputs=tuple([(d, "") for d in spec.deps]),
+        )
+        memo[(name, fingerprint, spec.deps)] = (last, force, task)
+        tasks.append(task)
+    return tasks
+
+
+# Tasks are immutable: one decided against the very record (the same object) is reused.
+_TASK_MEMO: dict[tuple[str, str, tuple[str, ...]], tuple[object, bool, Task]] = {}
+_TASK_MEMO_SIZE = 1 << 16
 
 
 def _planned_keys(

@@ -132,3 +132,45 @@ def test_workspace_plans_against_recorded_materializations(
     assert ws.explain("clean") == "clean is skipped: materialization m_clean is up to date."
     ws.compact()
     assert ws.plan().plan_id == ws.plan().plan_id
+
+
+@given(st.randoms(use_true_random=False), st.booleans())
+def test_the_unpartitioned_shortcut_plans_what_the_general_planner_does(
+    rnd: random.Random, force: bool
+) -> None:
+    """Without partitions, planning takes a shortcut (a notebook cell plans all of its
+    ancestors again); on any graph and any record it must give the general planner's tasks."""
+    from arco_nb.flow.plan import _tasks, _unpartitioned_tasks
+
+    names = [f"a{i}" for i in range(rnd.randint(1, 12))]
+    specs = [
+        AssetSpec(
+            name,
+            "sql",
+            f"select {rnd.randint(0, 2)}",
+            deps=tuple(rnd.sample(names[:i], rnd.randint(0, min(i, 3)))),
+        )
+        for i, name in enumerate(names)
+    ]
+    graph = AssetGraph(specs)
+    at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    recorded = build_plan(graph).tasks
+    latest = {}
+    for task in recorded:  # some up to date, some stale, some never materialized
+        fate = rnd.choice(["current", "old code", "old upstream", "none"])
+        if fate != "none":
+            latest[task.key] = LatestMaterialization(
+                task.asset,
+                "",
+                f"m_{task.asset}",
+                "stale" if fate == "old upstream" else task.fingerprint,
+                "old" if fate == "old code" else task.code_version,
+                1,
+                at,
+                "run",
+            )
+    for selection in [None, rnd.choice(names), "+" + rnd.choice(names), rnd.choice(names) + "+"]:
+        selected = graph.select(selection)
+        assert _unpartitioned_tasks(graph, selected, latest, force) == _tasks(
+            graph, selected, latest, force, partitions=None, today=None, max_partitions=10_000
+        )
