@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from arco_nb.flow.executors import ExecutorName
     from arco_nb.flow.graph import AssetGraph
     from arco_nb.flow.lineage import AssetInfo, LineageGraph
+    from arco_nb.flow.materialize import TableCache
     from arco_nb.flow.plan import Plan
     from arco_nb.flow.runs import RunInfo, TaskInfo
     from arco_nb.flow.state import RunState
@@ -114,6 +115,14 @@ class Workspace:
         from arco_nb.catalog.eventlog import DEFAULT_GRACE, EventLog
 
         return EventLog(self.store, grace=DEFAULT_GRACE if self._grace is None else self._grace)
+
+    @cached_property
+    def _tables(self) -> TableCache:
+        """The tables this workspace's runs just wrote, by materialization id: the next cell
+        and :meth:`read` skip reading them back (bounded; oldest out first)."""
+        from arco_nb.flow.materialize import TableCache
+
+        return TableCache(max_bytes=64 << 20)
 
     @cached_property
     def _sql(self) -> MetadataSQL:
@@ -286,6 +295,7 @@ class Workspace:
                 observer=observer,
                 sandbox=self.sandbox,
                 lease=self.settings.run_lease,
+                cache=self._tables,
             )
         finally:
             if own_client is not None:
@@ -305,7 +315,7 @@ class Workspace:
 
         spec = self.registry.get(asset) if asset in self.registry else None
         parts = readable(self.latest_materializations(), asset, spec, partition)
-        return read_data(self.store, asset, parts)
+        return read_data(self.store, asset, parts, cache=self._tables)
 
     def run_state(self, run_id: str) -> RunState:
         """Rebuild run ``run_id`` from its events alone."""

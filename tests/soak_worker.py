@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from arco_nb import Workspace
 from arco_nb.flow.assets import Registry, asset, sql_asset
+from arco_nb.flow.recorder import DEFAULT_LINGER
 
 COMPACTION_GRACE = dt.timedelta(seconds=2)
 GC_GRACE = dt.timedelta(seconds=5)
@@ -44,11 +45,12 @@ def _acks(path: Path) -> Any:
 
 
 def define_slow(name: str, registry: Registry, marker: Path) -> None:
-    """A Python asset that runs in every run and says when it starts: the test's cue that
-    a run is under way (its queued and running events are recorded by then)."""
+    """A Python asset that runs in every run and says when it is under way: the test's cue
+    that a run is recorded as running (its start is written within the linger, ADR 0022)."""
 
     @asset(name=f"{name}_slow", deps=[f"{name}_a"], registry=registry)
     def slow(**upstream: object) -> pa.Table:
+        time.sleep(2 * DEFAULT_LINGER)
         marker.write_text(str(time.time_ns()))
         time.sleep(0.4)
         return pa.table({"x": [len(upstream)]})

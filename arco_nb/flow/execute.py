@@ -84,6 +84,7 @@ def execute_plan(
     observer: Callable[[Event], None] | None = None,
     sandbox: bool = False,
     lease: int = DEFAULT_RUN_LEASE,
+    cache: TableCache | None = None,
 ) -> RunResult:
     """Run ``plan`` and record everything it does.
 
@@ -94,7 +95,8 @@ def execute_plan(
     ``observer`` sees every event as it is recorded (a progress display, say). With
     ``sandbox``, SQL assets run in the SQL sandbox (:mod:`arco_nb.core.sandbox`). While it
     runs, the run renews a ``lease`` of that many seconds; readers show a run whose lease ran
-    out before it finished (its process was killed) as ``abandoned`` (ADR 0016).
+    out before it finished (its process was killed) as ``abandoned`` (ADR 0016). ``cache``
+    keeps the tables written in this process beyond the run (a workspace's next cell).
     """
     pool = make_executor(executor, max_workers=max_workers, client=client)
     # Workers in this process sync data files in the background; Dask workers before returning.
@@ -111,7 +113,7 @@ def execute_plan(
     try:
         run.emit("run", status="queued", plan_id=plan.plan_id, executor=executor, lease_s=lease)
         scheduler = _Scheduler(
-            plan, graph, pool=pool, run=run, store=store, sandbox=sandbox, syncs=syncs
+            plan, graph, pool=pool, run=run, store=store, sandbox=sandbox, syncs=syncs, cache=cache
         )
         try:
             run.emit("run", status="running")
@@ -175,6 +177,7 @@ class _Scheduler:
         store: ObjectStore,
         sandbox: bool = False,
         syncs: BackgroundSync | None = None,
+        cache: TableCache | None = None,
     ) -> None:
         self.plan, self.graph, self.pool, self.run, self.store = plan, graph, pool, run, store
         self.sandbox, self.syncs = sandbox, syncs
@@ -190,7 +193,8 @@ class _Scheduler:
         self.dependents: dict[Key, list[Key]] = {}
         self.ready: list[int] = []
         # In-process executors hand tables on directly; Dask workers read them from the store.
-        self.cache = None if pool.name == "dask" else TableCache()
+        # Tables written in this process, for downstream tasks (and, given ``cache``, later runs).
+        self.cache = None if pool.name == "dask" else (cache or TableCache())
         for task in plan.tasks:
             upstream = {i for i in task.inputs if i in self.index}
             self.blocking[task.key] = len(upstream)

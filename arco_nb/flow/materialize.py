@@ -120,7 +120,7 @@ def materialize(
     # has no timestamp[s] or date64, for instance, so it is not always the table returned.
     schema = stored_schema(table, data)
     if cache is not None:
-        cache.put(mid, table if schema.equals(table.schema) else _decode(data))
+        cache.put(mid, table if schema.equals(table.schema, check_metadata=True) else _decode(data))
     return Output(
         materialization_id=mid,
         path=path,

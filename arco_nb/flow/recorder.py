@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """A run's event recorder: numbers its events, checks each transition, group-commits them.
 
-Events are appended as one inbox object per *group*, not per event: a run state change flushes
-at once (``queued`` goes out with ``running``); everything else waits at most ``linger``
-seconds (a timer flushes it even while user code runs), so many fast tasks share one object.
+Events are appended as one inbox object per *group*, not per event: a run's end flushes at
+once; everything else, its start included, waits at most ``linger`` seconds (a timer flushes
+it even while user code runs), so a short run is one object and many fast tasks share one.
 See ``docs/adr/0010-event-group-commit.md``. While the run is open, the same timer thread
 renews its lease with a heartbeat event whenever nothing else was written for a third of the
 lease (``docs/adr/0016-run-leases.md``).
@@ -135,8 +135,9 @@ class Recorder:
             self._batch.append(event)
             if self.observer is not None:
                 self.observer(event)  # progress display: after the state change, in order
-            # "queued" waits for "running", which follows at once: one object for both.
-            if (kind == "run" and payload.get("status") != "queued") or self.linger <= 0:
+            # A run's end is written before this returns; its start lingers like any task
+            # event, so a run shorter than the linger is one object (ADR 0022).
+            if (kind == "run" and payload.get("status") in RUN_FINISHED) or self.linger <= 0:
                 self._flush()
             else:
                 _FLUSHER.schedule(self, self.linger)

@@ -139,7 +139,7 @@ def _data(ws: Workspace, name: str, plan: Plan, result: RunResult | None) -> pa.
             if not mid:
                 return ws.read(name)
             parts.append((task.partition, mid))
-    return read_data(ws.store, name, parts) if parts else ws.read(name)
+    return read_data(ws.store, name, parts, cache=ws._tables) if parts else ws.read(name)
 
 
 def raise_if_failed(result: RunResult) -> None:

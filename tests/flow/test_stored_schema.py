@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from arco_nb import Workspace
+from arco_nb.flow.assets import Registry, asset
 from arco_nb.flow.materialize import _encode, stored_schema
 
 TABLES = {
@@ -43,3 +46,21 @@ def test_the_recorded_schema_is_the_files(name: str) -> None:
     data = _encode(table)
     read_back = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
     assert stored_schema(table, data).to_string() == read_back.to_string()
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_a_table_kept_in_memory_after_its_run_is_the_one_its_file_gives(
+    name: str, tmp_path: Path
+) -> None:
+    """A workspace hands its next cell (and ``read``) the tables it just wrote from memory;
+    a reader of the files elsewhere must get exactly the same table."""
+    registry = Registry()
+    ws = Workspace(str(tmp_path / "root"), registry=registry)
+    table = TABLES[name]
+    asset(name=f"t_{name.replace(' ', '_')}", registry=registry)(lambda: table)
+    (spec,) = registry
+    ws.run()
+    kept = ws.read(spec.name)
+    from_file = Workspace(str(tmp_path / "root"), registry=Registry()).read(spec.name)
+    assert kept.schema.equals(from_file.schema, check_metadata=True)
+    assert kept.equals(from_file)
