@@ -23,6 +23,7 @@ to replay more than ``REPLAY_LIMIT`` records writes one too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import itertools
 import random
@@ -67,6 +68,7 @@ from arco_nb.core.errors import (
 )
 from arco_nb.core.ids import new_id
 from arco_nb.core.storage import ObjectStore
+from arco_nb.core.syncer import later
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -328,7 +330,9 @@ class Catalog(CatalogView):
                         return self._log.record(base.version)
                     self._give_up_or_wait(ops, attempt, deadline)
                     continue
-                self._log.write_hint(record.version)
+                # Off the commit's path: replacing a file costs a flush on ext4, and a
+                # stale hint costs readers only a probe or two (they verify it).
+                later(functools.partial(self._log.write_hint, record.version))
                 self._state = state
                 if state.version % INTERVAL == 0:
                     self._checkpoint_later(state)

@@ -10,19 +10,25 @@ ADR 0010 (no fact points at data that may be missing) holds after a power cut as
 
 Only local disk has a sync step of its own; on other stores a write is durable when it
 returns, and :meth:`BackgroundSync.write` is a plain durable write.
+
+The same thread runs best-effort writes nobody waits for (:func:`later`: the hints of where
+a numbered log ends, which readers verify), and finishes them when the process exits.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import queue
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from arco_nb.core.storage import ObjectStore
 
-__all__ = ["BackgroundSync"]
+__all__ = ["BackgroundSync", "drain", "later"]
 
 
 class BackgroundSync:
@@ -48,7 +54,7 @@ class BackgroundSync:
         self._store.put_if_absent(key, data, durable=False)
         with self._done:
             self._handed += 1
-        _worker().put((self, key))
+        _worker().put(functools.partial(self._sync, key))
 
     def wait(self) -> None:
         """Return once everything written so far is durable; raise if a sync failed."""
@@ -72,25 +78,50 @@ class BackgroundSync:
             self._done.notify_all()
 
 
-_QUEUE: queue.SimpleQueue[tuple[BackgroundSync, str]] | None = None
+def later(task: Callable[[], None]) -> None:
+    """Run ``task`` on the background thread, after what was handed to it before; its errors
+    are ignored (for best-effort writes only). Pending tasks finish when the process exits."""
+
+    def quietly() -> None:
+        try:
+            task()
+        except Exception:  # best effort by contract: nothing to report it to
+            return
+
+    _worker().put(quietly)
+
+
+_QUEUE: queue.SimpleQueue[Callable[[], None]] | None = None
 _PID = 0  # a forked child has the queue but not the thread: it starts its own
 _LOCK = threading.Lock()
 
 
-def _worker() -> queue.SimpleQueue[tuple[BackgroundSync, str]]:
-    """The process's one sync thread (started on first use; a thread costs about a
+def _worker() -> queue.SimpleQueue[Callable[[], None]]:
+    """The process's one background thread (started on first use; a thread costs about a
     millisecond to start, too much to pay per run or per cell)."""
     global _QUEUE, _PID
     if _QUEUE is None or os.getpid() != _PID:
         with _LOCK:
             if _QUEUE is None or os.getpid() != _PID:
-                work: queue.SimpleQueue[tuple[BackgroundSync, str]] = queue.SimpleQueue()
+                work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
                 threading.Thread(target=_loop, args=(work,), name="arco-sync", daemon=True).start()
                 _QUEUE, _PID = work, os.getpid()
     return _QUEUE
 
 
-def _loop(work: queue.SimpleQueue[tuple[BackgroundSync, str]]) -> None:
+def _loop(work: queue.SimpleQueue[Callable[[], None]]) -> None:
     while True:
-        owner, key = work.get()
-        owner._sync(key)
+        work.get()()
+
+
+def drain(timeout: float = 10.0) -> bool:
+    """Wait until everything handed to the background thread so far has run (at most
+    ``timeout`` seconds); whether it all did."""
+    if _QUEUE is None or os.getpid() != _PID:
+        return True
+    done = threading.Event()
+    _QUEUE.put(done.set)
+    return done.wait(timeout)
+
+
+atexit.register(drain)

@@ -17,6 +17,7 @@ from arco_nb.catalog.doctor import QUARANTINE
 from arco_nb.catalog.eventlog import FANOUT, MANIFESTS, PartInfo
 from arco_nb.catalog.log import LOG_PREFIX
 from arco_nb.catalog.manifest import HELD, INBOX
+from arco_nb.core.syncer import drain
 from arco_nb.flow.assets import Registry, sql_asset
 from tests.conftest import S3Endpoint
 
@@ -58,6 +59,7 @@ def _lived(root: tuple[str, Any]) -> Workspace:
 
 
 def _everything(ws: Workspace) -> dict[str, bytes]:
+    assert drain(), "best-effort writes of this process (log hints) settle first"
     return {k: ws.store.read(k) for k in ws.store.list()}
 
 

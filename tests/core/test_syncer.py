@@ -12,7 +12,7 @@ import pytest
 from arco_nb.core import backends
 from arco_nb.core.errors import StorageError
 from arco_nb.core.storage import ObjectStore
-from arco_nb.core.syncer import BackgroundSync
+from arco_nb.core.syncer import BackgroundSync, drain, later
 
 
 def test_wait_returns_only_once_every_file_written_so_far_is_synced(
@@ -76,3 +76,46 @@ def test_stores_without_a_sync_step_write_durably_at_once(
     syncs.write("data/a/f0", b"x")
     syncs.wait()
     assert ObjectStore(memory_root).read("data/a/f0") == b"x"
+
+
+def test_later_runs_in_order_ignores_errors_and_drain_waits() -> None:
+    done: list[int] = []
+    gate = threading.Event()
+    later(gate.wait)
+    later(lambda: done.append(1))
+    later(lambda: 1 / 0)  # best effort: swallowed, the thread goes on
+    later(lambda: done.append(2))
+    assert not drain(timeout=0.05), "still waiting behind the gate"
+    gate.set()
+    assert drain()
+    assert done == [1, 2]
+
+
+EXIT_RIGHT_AFTER_A_COMMIT = """
+import sys
+from arco_nb.catalog.catalog import Catalog
+from arco_nb.core.storage import ObjectStore
+Catalog(ObjectStore(sys.argv[1])).create_namespace("sales")
+"""
+
+
+def test_a_process_that_exits_right_after_a_commit_leaves_its_hint(local_root: str) -> None:
+    """The log's hint is written in the background; the process finishes it as it exits,
+    so a run of short-lived commands does not leave readers probing further each time."""
+    import subprocess
+    import sys
+
+    from arco_nb.catalog.log import HINT_KEY
+    from arco_nb.catalog.sequence import read_hint
+
+    for version in (1, 2):
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                EXIT_RIGHT_AFTER_A_COMMIT.replace("sales", f"ns{version}"),
+                local_root,
+            ],
+            check=True,
+        )
+        assert read_hint(ObjectStore(local_root), HINT_KEY) == version

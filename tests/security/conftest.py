@@ -30,6 +30,7 @@ import pyarrow as pa
 import pytest
 
 from arco_nb import StaticPartitions, Workspace
+from arco_nb.core.syncer import drain
 from arco_nb.flow.assets import Registry, asset, sql_asset
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ class TwoTenants:
     def fingerprint(self, *, fresh: bool = False) -> dict[str, str]:
         """Every object and directory under the root and beside it, hashed (``fresh``: every
         object fetched again, whatever the listing says)."""
+        assert drain(), "best-effort writes of this process (log hints) settle first"
         return fingerprint(self.fs, self.base, None if fresh else self._hashes)
 
     @contextmanager

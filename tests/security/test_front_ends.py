@@ -41,6 +41,7 @@ from IPython.core.error import UsageError
 
 from arco_nb import Workspace
 from arco_nb.cli.app import cli
+from arco_nb.core.syncer import drain
 from arco_nb.flow.assets import Registry, asset, default_registry, sql_asset
 from tests.cli.conftest import run_arco
 from tests.conftest import S3Endpoint
@@ -101,6 +102,7 @@ class Lake:
 
     def objects(self) -> dict[str, str]:
         """sha256 of every object under the root, by key relative to the root."""
+        assert drain(), "best-effort writes of this process (log hints) settle first"
         self.fs.invalidate_cache()
         found = self.fs.find(self.root_path, withdirs=True, detail=True)
         files = [p for p, info in found.items() if info["type"] != "directory"]

@@ -37,6 +37,7 @@ from arco_nb.core.signing import (
     open_signed,
     verify,
 )
+from arco_nb.core.syncer import drain
 from arco_nb.core.tenancy import check_key
 from arco_nb.flow.assets import Registry, sql_asset
 from tests.conftest import S3Endpoint
@@ -56,6 +57,7 @@ class Lake:
 
     def files(self) -> dict[str, str]:
         """sha256 of every file (object) under the root, by path."""
+        assert drain(), "best-effort writes of this process (log hints) settle first"
         if self.kind == "local":
             return {
                 str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
