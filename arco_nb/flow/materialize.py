@@ -8,8 +8,10 @@ needs nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -272,9 +274,26 @@ def _duckdb(*, sandbox: bool = False) -> Any:
         return _DUCKDB[sandbox]
 
 
-def _parameters(fn: Callable[..., Any]) -> tuple[set[str], bool]:
+def _parameters(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
     """Parameters annotated ``pa.Table`` (they get Arrow tables; all others polars DataFrames),
-    and whether the function takes the partition key."""
+    and whether the function takes the partition key (kept per function: a signature costs
+    more than a trivial asset's body)."""
+    try:
+        return _PARAMETERS[fn]
+    except (KeyError, TypeError):  # TypeError: not weak-referenceable, so never kept
+        pass
+    found = _inspect_parameters(fn)
+    with contextlib.suppress(TypeError):
+        _PARAMETERS[fn] = found
+    return found
+
+
+_PARAMETERS: weakref.WeakKeyDictionary[Callable[..., Any], tuple[frozenset[str], bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _inspect_parameters(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
     import inspect
 
     import pyarrow as pa
@@ -286,7 +305,7 @@ def _parameters(fn: Callable[..., Any]) -> tuple[set[str], bool]:
         text = ann if isinstance(ann, str) else ""
         if ann is pa.Table or text.replace("pyarrow.", "pa.") == "pa.Table":
             found.add(param.name)
-    return found, PARTITION_PARAMETER in params
+    return frozenset(found), PARTITION_PARAMETER in params
 
 
 def to_arrow(asset: str, value: Any) -> pa.Table:
