@@ -133,7 +133,9 @@ def _median_of_processes(workload: str, tool: str, shape: str) -> dict[str, floa
             capture_output=True,
             text=True,
         ).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
+        # The last JSON line: a peer may print more on its way out ("Closing duck").
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        runs.append(json.loads(lines[-1]))
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
