@@ -125,3 +125,9 @@ def registry() -> Registry:
 def ws(memory_root: str, registry: Registry) -> Workspace:
     """A workspace on a fresh memory:// root that plans and runs ``registry``'s assets."""
     return Workspace(memory_root, registry=registry)
+
+
+def in_fresh_interpreter(code: str) -> list[str]:
+    """The lines ``code`` prints when a new Python process runs it (nothing imported yet)."""
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return done.stdout.splitlines()

@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,9 @@ class Checkpoint:
             raise CorruptObject(key, reason=f"missing or malformed field ({exc})") from exc
 
 
+_HINT_LOCK = threading.Lock()
+
+
 class Checkpoints:
     """Finds, reads and writes the checkpoints of one catalog."""
 
@@ -172,8 +176,12 @@ class Checkpoints:
                     self.store.delete(key)
             return self.read(state.version)
         self._read[state.version] = checkpoint
-        if state.version > self._hint():
-            write_hint(self.store, CHECKPOINT_HINT, state.version)
+        # Checkpoints of one process are written by threads of their own: an older one that
+        # finishes last must not move the hint back (another process still can; readers then
+        # replay a few more records).
+        with _HINT_LOCK:
+            if state.version > self._hint():
+                write_hint(self.store, CHECKPOINT_HINT, state.version)
         return checkpoint
 
     def _hint(self) -> int:

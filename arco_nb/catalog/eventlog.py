@@ -40,7 +40,7 @@ from arco_nb.catalog.events import (
     inbox_object,
     parse_inbox_object,
 )
-from arco_nb.catalog.latest import LatestFacts
+from arco_nb.catalog.latest import MATERIALIZATION_FIELDS, TASK_FIELDS, LatestFacts
 from arco_nb.catalog.manifest import (
     COMPACTED,
     INBOX,
@@ -78,17 +78,6 @@ __all__ = [
 ]
 
 DEFAULT_GRACE = dt.timedelta(hours=1)
-_MATERIALIZED = [
-    "asset",
-    "partition",
-    "materialization_id",
-    "fingerprint",
-    "code_version",
-    "rows",
-    "at",
-    "run_id",
-]
-_TASKS = ["asset", "at", "run_id", "status"]
 
 
 class EventLog:
@@ -277,8 +266,8 @@ class EventLog:
                 tasks = manifest.parts.get("task_transitions", ())
                 if materializations or tasks:  # no parts, no Parquet (nor pyarrow) to load
                     facts.fold_tables(
-                        self._parts_table(materializations, _MATERIALIZED),
-                        self._parts_table(tasks, _TASKS),
+                        self._parts_table(materializations, list(MATERIALIZATION_FIELDS)),
+                        self._parts_table(tasks, list(TASK_FIELDS)),
                     )
             cached = self._facts = ((manifest.seq, manifest.latest), facts)
         return cached[1].copy()

@@ -33,11 +33,17 @@ if TYPE_CHECKING:
 
     from arco_nb.catalog.events import Event
 
-__all__ = ["LATEST_PREFIX", "LatestFacts", "LatestMaterialization"]
+__all__ = [
+    "LATEST_PREFIX",
+    "MATERIALIZATION_FIELDS",
+    "TASK_FIELDS",
+    "LatestFacts",
+    "LatestMaterialization",
+]
 
 LATEST_PREFIX = f"{COMPACTED}/_latest"
 SCHEMA_VERSION = 1
-_MATERIALIZATION_FIELDS = (
+MATERIALIZATION_FIELDS = (
     "asset",
     "partition",
     "materialization_id",
@@ -47,7 +53,7 @@ _MATERIALIZATION_FIELDS = (
     "at",
     "run_id",
 )
-_TASK_FIELDS = ("asset", "at", "run_id", "status")
+TASK_FIELDS = ("asset", "at", "run_id", "status")
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ class LatestFacts:
 
     def fold_tables(self, materializations: pa.Table, tasks: pa.Table) -> None:
         """Take in rows of the ``materializations`` and ``task_transitions`` fact tables."""
-        m = materializations.select(list(_MATERIALIZATION_FIELDS)).to_pydict()
+        m = materializations.select(list(MATERIALIZATION_FIELDS)).to_pydict()
         for asset, partition, mid, fingerprint, code_version, rows, at, run in zip(
             *m.values(), strict=True
         ):
@@ -132,7 +138,7 @@ class LatestFacts:
                     run or "",
                 )
             )  # fmt: skip
-        t = tasks.select(list(_TASK_FIELDS)).to_pydict()
+        t = tasks.select(list(TASK_FIELDS)).to_pydict()
         for asset, at, run, status in zip(*t.values(), strict=True):
             self.finished(asset, (at, run or "", status))
 
@@ -175,14 +181,14 @@ class LatestFacts:
             m, t = data["materializations"], data["tasks"]
             parse = dt.datetime.fromisoformat
             for asset, partition, mid, fingerprint, code_version, rows, at, run in zip(
-                *(m[f] for f in _MATERIALIZATION_FIELDS), strict=True
+                *(m[f] for f in MATERIALIZATION_FIELDS), strict=True
             ):
                 mat = LatestMaterialization(
                     str(asset), str(partition), str(mid), str(fingerprint), str(code_version),
                     int(rows), parse(at), str(run),
                 )  # fmt: skip
                 facts.materializations[(mat.asset, mat.partition)] = mat
-            for asset, at, run, status in zip(*(t[f] for f in _TASK_FIELDS), strict=True):
+            for asset, at, run, status in zip(*(t[f] for f in TASK_FIELDS), strict=True):
                 facts.tasks[str(asset)] = (parse(at), str(run), str(status))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CorruptObject(key, reason=f"malformed latest index ({exc!r})") from exc

@@ -34,3 +34,16 @@ def s3_store(s3_root: str, s3_endpoint: S3Endpoint) -> ObjectStore:
 @pytest.fixture
 def catalog(store: ObjectStore) -> Catalog:
     return Catalog(store, author="tester", min_wait=0.001, max_wait=0.01)
+
+
+def record_reads(store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys ``store`` reads from now on, in order (the list fills as it reads)."""
+    read: list[str] = []
+    real = store.read
+
+    def recording(key: str) -> bytes:
+        read.append(key)
+        return real(key)
+
+    monkeypatch.setattr(store, "read", recording)
+    return read

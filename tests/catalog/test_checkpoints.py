@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ from arco_nb.catalog.log import CommitInfo
 from arco_nb.catalog.model import AssetDef, CatalogState
 from arco_nb.catalog.operations import CreateNamespace, DefineAsset, DropAsset
 from arco_nb.core.errors import CorruptObject
-from tests.catalog.conftest import ORDERS
+from arco_nb.core.syncer import drain
+from tests.catalog.conftest import ORDERS, record_reads
+from tests.conftest import in_fresh_interpreter
 
 
 def _define(catalog: Catalog, n: int) -> None:
@@ -61,8 +64,10 @@ def _drop_checkpoints(store: ObjectStore) -> None:
 def test_a_commit_writes_its_record_and_nothing_else(catalog: Catalog) -> None:
     catalog.create_namespace("sales")
     catalog.create_table("sales.orders", ORDERS)
+    assert drain(), "the log's hint, written in the background, is there before"
     before = set(catalog.store.list())
     record = catalog.create_namespace("hr")
+    assert drain()
     written = set(catalog.store.list()) - before
     assert written == {record.key or f"catalog/_log/{record.version:020d}.json"}
     assert record.snapshot == {}
@@ -376,14 +381,7 @@ def test_reading_definitions_from_a_checkpoint_reads_no_table_file(
     assert checkpoint.definitions.endswith("/definitions.json")
     assert set(checkpoint.files()) == {"definitions", "namespaces", "tables", "columns", "assets"}
     store = catalog.store
-    read: list[str] = []
-    real = store.read
-
-    def recording(key: str) -> bytes:
-        read.append(key)
-        return real(key)
-
-    monkeypatch.setattr(store, "read", recording)
+    read = record_reads(store, monkeypatch)
     reader = Catalog(store)
     assert reader.state.assets == catalog.state.assets
     assert reader.list_namespaces() == ["sales"]
@@ -417,9 +415,7 @@ def test_a_listing_of_a_checkpointed_catalog_imports_no_pyarrow(local_root: str)
         "print(sorted((i.name, i.status) for i in ws.assets(catalog_only=True))[:2])\n"
         "print([m for m in ('pyarrow', 'pandas') if m in sys.modules])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", listing], check=True, capture_output=True, text=True
-    ).stdout.splitlines()
+    out = in_fresh_interpreter(listing)
     assert out == ["[100]", "[('a0', 'never run'), ('a1', 'never run')]", "[]"]
 
 
@@ -437,3 +433,35 @@ def test_doctor_rebuilds_damaged_definitions_from_the_log(catalog: Catalog) -> N
     assert [f.repaired for f in repaired.findings] == [True]
     assert catalog.store.read(checkpoint.definitions) == good
     assert Catalog(catalog.store).state.same_content(_replayed(catalog, catalog.version))
+
+
+def test_an_older_checkpoint_finishing_last_does_not_move_the_hint_back(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each checkpoint is written by a thread of its own; the hint must end at the newest."""
+    _define(catalog, 2 * INTERVAL)
+    catalog.wait_for_checkpoints()
+    store = catalog.store
+    for version in (INTERVAL, 2 * INTERVAL):  # as if neither had been written yet
+        store.delete(catalog.checkpoints.key(version))
+    store.delete(CHECKPOINT_HINT)
+    older_has_looked = threading.Event()
+    real_hint = Checkpoints._hint
+
+    def slow_for_the_older(self: Checkpoints) -> int:
+        found = real_hint(self)
+        if threading.current_thread().name == "older":
+            older_has_looked.set()
+            time.sleep(0.3)  # the newer one finishes meanwhile, unless it must wait
+        return found
+
+    monkeypatch.setattr(Checkpoints, "_hint", slow_for_the_older)
+    states = {v: _replayed(catalog, v) for v in (INTERVAL, 2 * INTERVAL)}
+    older = threading.Thread(
+        target=Checkpoints(store).write, args=(states[INTERVAL],), name="older"
+    )
+    older.start()
+    assert older_has_looked.wait(10)
+    Checkpoints(store).write(states[2 * INTERVAL])
+    older.join()
+    assert json.loads(store.read(CHECKPOINT_HINT)) == {"latest": 2 * INTERVAL}

@@ -18,6 +18,8 @@ from arco_nb.catalog.eventlog import MANIFESTS, EventLog
 from arco_nb.catalog.events import Event
 from arco_nb.catalog.latest import LATEST_PREFIX, LatestFacts
 from arco_nb.catalog.manifest import Manifest
+from tests.catalog.conftest import record_reads
+from tests.conftest import in_fresh_interpreter
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -120,14 +122,7 @@ def test_compaction_writes_the_index_and_readers_open_no_part(
     log.append(_mat("a", "", 2, "m2", rows=5))
     manifest = log.manifest()
     assert manifest.latest.startswith(f"{LATEST_PREFIX}/latest-{manifest.seq:020d}-")
-    read: list[str] = []
-    real = store.read
-
-    def recording(key: str) -> bytes:
-        read.append(key)
-        return real(key)
-
-    monkeypatch.setattr(store, "read", recording)
+    read = record_reads(store, monkeypatch)
     _, facts = EventLog(store).latest()
     assert not [k for k in read if k.endswith(".parquet")], read
     assert facts.materializations[("a", "")].materialization_id == "m2"
@@ -216,9 +211,7 @@ def test_a_listing_of_a_compacted_workspace_imports_no_pyarrow(tmp_path: object)
         "print(sorted((i.name, i.status, i.rows) for i in infos))\n"
         "print(sorted(m for m in ('pyarrow', 'pandas', 'duckdb', 'polars') if m in sys.modules))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", listing], check=True, capture_output=True, text=True
-    ).stdout.splitlines()
+    out = in_fresh_interpreter(listing)
     assert out == ["[('a', 'succeeded', 1), ('b', 'succeeded', 1)]", "[]"]
 
 

@@ -23,6 +23,7 @@ def filled(store: ObjectStore) -> Catalog:
     cat = Catalog(store)
     cat.create_namespace("sales")
     cat.create_table("sales.orders", ORDERS)
+    assert drain(), "the log's hint is written in the background: tests change it after"
     return cat
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from arco_nb import (
 )
 from arco_nb.core.keys import TEMP_MARK
 from arco_nb.core.storage import _translate
-from tests.conftest import S3Endpoint
+from tests.conftest import S3Endpoint, in_fresh_interpreter
 from tests.core.store_suite import ObjectStoreSuite
 
 
@@ -315,9 +313,7 @@ def test_a_local_store_works_without_importing_fsspec_until_fs_is_asked_for(
         "fs = store.fs\n"
         "print('fsspec' in sys.modules, type(fs).__name__, fs.cat_file(store.path('a/b.json')))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout.splitlines()
+    out = in_fresh_interpreter(code)
     assert out == ["False file", "True LocalFileSystem b'1'"]
 
 
