@@ -255,10 +255,20 @@ class LocalBackend(Backend):
             return temp, open(temp, "xb")
         except FileNotFoundError:
             pass
+        missing = []  # the folders makedirs creates, deepest first
+        folder = parent
+        while folder and not os.path.isdir(folder) and folder != os.path.dirname(folder):
+            missing.append(folder)
+            folder = os.path.dirname(folder)
         try:
             os.makedirs(parent, exist_ok=True)
         except FileExistsError as exc:  # an object sits where a directory must go
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", exc.filename) from exc
+        # A new folder's name is durable once the folder holding it is synced: without this,
+        # a power cut could keep a synced file and lose the folders leading to it. Once per
+        # folder, when it is made; the file's own folder is synced as the file is published.
+        for made in reversed(missing):
+            _fsync_dir(os.path.dirname(made))
         return temp, open(temp, "xb")
 
     def _write_temp(self, path: str, data: bytes, *, durable: bool = True) -> str:

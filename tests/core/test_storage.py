@@ -321,3 +321,26 @@ def test_a_local_store_works_without_importing_fsspec_until_fs_is_asked_for(
 def test_every_spelling_of_a_local_root_is_one_store(tmp_path: Path, form: str) -> None:
     ObjectStore(str(tmp_path)).write("k.json", b"1")
     assert ObjectStore(form.format(p=tmp_path)).read("k.json") == b"1"
+
+
+def test_the_folders_a_local_write_creates_are_synced_into_their_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut must not keep a synced file and lose a folder leading to it: every folder
+    a write creates is synced into the folder holding it, once."""
+    from arco_nb.core import backends
+
+    synced: list[str] = []
+    real = backends._fsync_dir
+
+    def recording(path: str) -> None:
+        synced.append(os.path.relpath(path, tmp_path))
+        real(path)
+
+    monkeypatch.setattr(backends, "_fsync_dir", recording)
+    store = ObjectStore(str(tmp_path / "lake"))
+    store.write("data/a/_/m1.parquet", b"1")
+    assert synced == [".", "lake", "lake/data", "lake/data/a", "lake/data/a/_"]
+    synced.clear()
+    store.write("data/a/_/m2.parquet", b"2")  # the folders are there: only the file's own
+    assert synced == ["lake/data/a/_"]
