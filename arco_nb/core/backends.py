@@ -213,6 +213,28 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
 
 
+# Folders this process created whose names are not synced yet (see LocalBackend._open_temp).
+_UNSYNCED: set[str] = set()
+_UNSYNCED_LOCK = threading.Lock()
+
+
+def _sync_folders(path: str) -> None:
+    """Make ``path``'s name durable: sync its folder, and first each folder leading to it
+    that this process created and has not synced into its parent yet (top-most first)."""
+    if _UNSYNCED:
+        made = []
+        folder = os.path.dirname(path)
+        with _UNSYNCED_LOCK:
+            while folder in _UNSYNCED:
+                made.append(folder)
+                folder = os.path.dirname(folder)
+        for created in reversed(made):
+            _fsync_dir(os.path.dirname(created))
+            with _UNSYNCED_LOCK:
+                _UNSYNCED.discard(created)
+    _fsync_dir(os.path.dirname(path))
+
+
 def _fsync_dir(path: str) -> None:
     # Makes the new directory entry durable: a committed name must survive a power cut.
     fd = os.open(path, os.O_RDONLY)
@@ -235,7 +257,7 @@ class LocalBackend(Backend):
             os.fsync(fd)
         finally:
             os.close(fd)
-        _fsync_dir(os.path.dirname(path))
+        _sync_folders(path)
 
     def leftover_temps(self, path: str, *, before: float) -> tuple[str, ...]:
         found = []
@@ -264,11 +286,12 @@ class LocalBackend(Backend):
             os.makedirs(parent, exist_ok=True)
         except FileExistsError as exc:  # an object sits where a directory must go
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", exc.filename) from exc
-        # A new folder's name is durable once the folder holding it is synced: without this,
-        # a power cut could keep a synced file and lose the folders leading to it. Once per
-        # folder, when it is made; the file's own folder is synced as the file is published.
-        for made in reversed(missing):
-            _fsync_dir(os.path.dirname(made))
+        # A new folder's name is durable once the folder holding it is synced: without that,
+        # a power cut could keep a synced file and lose the folders leading to it. Synced
+        # with the first file made durable below it (a durable write, or sync), so a write
+        # that syncs in the background does not wait for its folders either.
+        with _UNSYNCED_LOCK:
+            _UNSYNCED.update(missing)
         return temp, open(temp, "xb")
 
     def _write_temp(self, path: str, data: bytes, *, durable: bool = True) -> str:
@@ -299,7 +322,7 @@ class LocalBackend(Backend):
         finally:
             _unlink_quietly(temp)
         if durable:
-            _fsync_dir(os.path.dirname(path))
+            _sync_folders(path)
 
     def read(self, path: str) -> bytes:
         with open(path, "rb") as f:

@@ -344,3 +344,9 @@ def test_the_folders_a_local_write_creates_are_synced_into_their_parents(
     synced.clear()
     store.write("data/a/_/m2.parquet", b"2")  # the folders are there: only the file's own
     assert synced == ["lake/data/a/_"]
+    synced.clear()
+    # Synced in the background (ADR 0020): the write waits for no folder, the sync does it.
+    store.put_if_absent("data/b/_/m3.parquet", b"3", durable=False)
+    assert synced == []
+    store.sync("data/b/_/m3.parquet")
+    assert synced == ["lake/data", "lake/data/b", "lake/data/b/_"]
