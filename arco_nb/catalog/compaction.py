@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,10 +65,10 @@ def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResul
         # A fresh time per attempt: a lost race or a long merge must not backdate what
         # this round compacts or retires, which would shorten their grace period.
         now = given or dt.datetime.now(dt.UTC)
-        base, keys = log.listing()
+        base, listed = log.listing()
         # Replayed appends put the same event in several objects; store it once.
-        events = list({e.event_id: e for e in log.read_inbox(keys)}.values())
-        keys = log.parsed(keys)  # unreadable objects stay in the inbox
+        events = list({e.event_id: e for e in log.read_inbox(listed)}.values())
+        keys = log.parsed(listed)  # unreadable objects stay in the inbox
         seq = base.seq + 1
         round_ = _Round(seq, base)
         for name, table in events_to_tables(events).items():
@@ -122,7 +123,7 @@ def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResul
         )
 
 
-def _hold(log: EventLog, keys: list[str]) -> None:
+def _hold(log: EventLog, keys: Iterable[str]) -> None:
     """Move the inbox objects a committed manifest covers out of the inbox: readers list
     only what is left to compact, however many compactions the grace period holds."""
     for key in keys:

@@ -165,7 +165,7 @@ class EventLog:
             # a compaction committed meanwhile: drop the parts from its manifest
 
     # -- reading --------------------------------------------------------------------------------
-    def listing(self) -> tuple[Manifest, list[str]]:
+    def listing(self) -> tuple[Manifest, tuple[str, ...]]:
         """The latest manifest and the inbox objects it has not compacted.
 
         The inbox is listed *before* the manifest is read: compaction moves an object out of
@@ -176,7 +176,7 @@ class EventLog:
         listed = self.store.list(INBOX)
         manifest = self.manifest()
         compacted = manifest.compacted
-        keys = [k for k in listed if k not in compacted]
+        keys = tuple(k for k in listed if k not in compacted)
         unreadable = self._unreadable
         self.backlog = sum(1 for k in keys if k not in unreadable) if unreadable else len(keys)
         return manifest, keys
@@ -220,8 +220,7 @@ class EventLog:
         ``None`` instead of events when they cannot be told apart from what was there (no
         position yet, or a compaction since): read the tables again then.
         """
-        manifest, listed = self.listing()
-        keys = tuple(listed)
+        manifest, keys = self.listing()
         now = (manifest.seq, keys)
         if since is None or since[0] != manifest.seq or not set(since[1]) <= set(keys):
             return now, None
@@ -235,8 +234,7 @@ class EventLog:
         """The read position now, and the newest materializations and task outcomes as of
         it: the manifest's latest index plus the inbox objects it has not compacted."""
         for attempt in range(3):
-            manifest, listed = self.listing()
-            keys = tuple(listed)
+            manifest, keys = self.listing()
             try:
                 facts = self.compacted_facts(manifest)
                 facts.fold(self.read_inbox(keys))
@@ -286,8 +284,7 @@ class EventLog:
         import pyarrow as pa
 
         wanted = list(dict.fromkeys(["event_id", *columns]))
-        manifest, listed = self.listing()
-        keys = tuple(listed)
+        manifest, keys = self.listing()
         cached = self._tables.get(name)
         if cached is not None and cached[0] == (manifest.seq, keys):
             return cached[1].select(columns)
@@ -321,8 +318,7 @@ class EventLog:
                     hint="Fact tables: " + ", ".join(sorted(known_tables)),
                 )
         for attempt in range(3):
-            manifest, listed = self.listing()
-            keys = tuple(listed)
+            manifest, keys = self.listing()
             try:
                 return {name: self._table_at(name, manifest, keys) for name in wanted}
             except ObjectNotFound:

@@ -194,7 +194,7 @@ class _Scheduler:
         self.ready: list[int] = []
         # In-process executors hand tables on directly; Dask workers read them from the store.
         # Tables written in this process, for downstream tasks (and, given ``cache``, later runs).
-        self.cache = None if pool.name == "dask" else (cache or TableCache())
+        self.cache = None if pool.name == "dask" else (cache if cache is not None else TableCache())
         for task in plan.tasks:
             upstream = {i for i in task.inputs if i in self.index}
             self.blocking[task.key] = len(upstream)

@@ -259,17 +259,7 @@ def _tasks(
         for key in planned[name]:
             last = latest.get((name, key))
             fingerprint = fingerprints[(name, key)]
-            reason: Reason
-            if force:
-                reason = "forced"
-            elif last is None:
-                reason = "never materialized"
-            elif last.code_version != spec.code_version:
-                reason = "code changed"
-            elif last.fingerprint != fingerprint:
-                reason = "upstream changed"
-            else:
-                reason = "up to date"
+            reason = _reason(force, last, spec.code_version, fingerprint)
             tasks.append(
                 Task(
                     asset=name,
@@ -284,6 +274,21 @@ def _tasks(
                 )
             )
     return tasks
+
+
+def _reason(
+    force: bool, last: LatestMaterialization | None, code_version: str, fingerprint: str
+) -> Reason:
+    """Why a task runs (or that it is up to date), against its newest materialization."""
+    if force:
+        return "forced"
+    if last is None:
+        return "never materialized"
+    if last.code_version != code_version:
+        return "code changed"
+    if last.fingerprint != fingerprint:
+        return "upstream changed"
+    return "up to date"
 
 
 def _unpartitioned_tasks(
@@ -313,17 +318,7 @@ def _unpartitioned_tasks(
             tasks.append(seen[2])  # the same decision against the same record
             continue
         code_version = spec.code_version
-        reason: Reason
-        if force:
-            reason = "forced"
-        elif last is None:
-            reason = "never materialized"
-        elif last.code_version != code_version:
-            reason = "code changed"
-        elif last.fingerprint != fingerprint:
-            reason = "upstream changed"
-        else:
-            reason = "up to date"
+        reason = _reason(force, last, code_version, fingerprint)
         task = Task(
             asset=name,
             partition="",
