@@ -326,7 +326,7 @@ def _connect(url: str, options: dict[str, Any]) -> tuple[str, Backend]:
         package = known.install if known is not None and known.install else str(exc)
         raise ConfigError(f"Cannot open {url}: missing {package}") from exc
     except ValueError as exc:
-        raise ConfigError(f"Cannot open {url}: {exc}") from exc
+        raise ConfigError(f"Cannot open {url}: {_visible(exc)}") from exc
     backend = BACKENDS.get(name)
     if backend is None:
         raise ConfigError(
@@ -337,7 +337,7 @@ def _connect(url: str, options: dict[str, Any]) -> tuple[str, Backend]:
     try:
         fs, root = fsspec.core.url_to_fs(url, **kwargs)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"Cannot open {url}: {exc}") from exc
+        raise ConfigError(f"Cannot open {url}: {_visible(exc)}") from exc
     root = str(root).rstrip("/")
     if name == "file" and os.path.isfile(root):
         raise ConfigError(f"The Arco root {url} is a file", hint="Point the root at a directory")
@@ -366,6 +366,15 @@ def _as_bytes(data: object) -> bytes:
     if isinstance(data, bytearray | memoryview):
         return bytes(data)
     raise TypeError(f"object data must be bytes-like, not {type(data).__name__}")
+
+
+# Control characters shown as escapes: a storage option echoed back in an error ("\r0") must
+# not break the one-line message or rewrite the terminal line.
+_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
+
+
+def _visible(exc: Exception) -> str:
+    return str(exc).translate(_ESCAPES)
 
 
 def _listable(key: str) -> bool:

@@ -512,6 +512,7 @@ def test_storage_option_parser(values: tuple[str, ...]) -> None:
 @example(["listings_expiry_time=soon"])
 @example(["auto_mkdir=\ud800"])
 @example(["=x"])
+@example(["protocol=\r0"])  # once printed the message over two lines
 def test_storage_option_flags(cli_root: str, values: list[str]) -> None:
     flags = [arg for value in values for arg in ("--storage-option", value)]
     result = CliRunner().invoke(cli, ["--root", cli_root, *flags, "assets"])
