@@ -99,6 +99,18 @@ class AssetSpec:
         )
 
 
+def _sourceless_code(func: Callable[..., Any]) -> str:
+    """Stand-in code for a function without source: its name as a comment (``<lambda>`` is
+    no Python) and a digest of its compiled code, so an edit still changes the version."""
+    import hashlib
+    import marshal
+
+    compiled = getattr(func, "__code__", None)
+    digest = hashlib.sha256(marshal.dumps(compiled)).hexdigest()[:16] if compiled else ""
+    name = f"{getattr(func, '__module__', None) or '?'}.{getattr(func, '__qualname__', '?')}"
+    return f"# {name}: defined where no source is kept\n__code__ = {digest!r}\n"
+
+
 def normalise_code(kind: Kind, code: str) -> str:
     """Code with formatting, comments and (for Python) docstrings removed."""
     if kind == "python":
@@ -415,7 +427,7 @@ def asset(
         try:
             code = _module_imports(func) + textwrap.dedent(inspect.getsource(func))
         except (OSError, TypeError):  # defined where no source is kept (exec, REPL)
-            code = f"{func.__module__}.{func.__qualname__}"
+            code = _sourceless_code(func)
         spec = AssetSpec(
             name=asset_name,
             kind="python",

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from arco_nb import AssetDefinitionError, AssetNotFound
@@ -126,3 +128,38 @@ def test_registry(registry: Registry) -> None:
     registry.remove("a")
     registry.remove("a")
     assert [s.name for s in registry] == ["b"]
+
+
+SOURCELESS = """
+import pyarrow as pa
+from arco_nb import asset
+
+def make(registry):
+    asset(lambda: pa.table({"x": [FACTOR]}), name="base", registry=registry)
+    asset(lambda base: base, name="copy", deps=["base"], registry=registry)
+"""
+
+
+def _sourceless(registry: Registry, factor: int) -> None:
+    namespace: dict[str, object] = {}
+    source = SOURCELESS.replace("FACTOR", str(factor))
+    exec(compile(source, "<typed in>", "exec"), namespace)  # no source kept, as in a REPL
+    namespace["make"](registry)  # type: ignore[operator]
+
+
+def test_functions_without_source_run_and_their_edits_change_the_version(tmp_path: Path) -> None:
+    """A lambda defined where no source is kept (``python -`` , ``exec``) is an asset like
+    any other: its version comes from its compiled code, so an edit still re-runs it."""
+    from arco_nb import Workspace
+
+    first, edited = Registry(), Registry()
+    _sourceless(first, 1)
+    _sourceless(edited, 2)
+    assert first.get("copy").code_version == edited.get("copy").code_version
+    assert first.get("base").code_version != edited.get("base").code_version
+
+    result = Workspace(str(tmp_path), registry=first).run()
+    assert result.status == "succeeded"
+    assert Workspace(str(tmp_path), registry=edited).read("copy").to_pydict() == {"x": [1]}
+    assert Workspace(str(tmp_path), registry=edited).run().status == "succeeded"
+    assert Workspace(str(tmp_path), registry=edited).read("copy").to_pydict() == {"x": [2]}
