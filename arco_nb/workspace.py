@@ -45,7 +45,7 @@ class Workspace:
     ----------
     root
         Local path or fsspec URL (``./.arco``, ``s3://bucket/lake``). Default: ``ARCO_ROOT``,
-        else ``./.arco``.
+        else the nearest ``arco.toml`` (:mod:`arco_nb.core.project`), else ``./.arco``.
     tenant, workspace
         Ids (``[a-z0-9][a-z0-9_-]{0,62}``). Default: ``ARCO_TENANT`` / ``ARCO_WORKSPACE``, else
         ``default``.

@@ -19,22 +19,47 @@ MARKER = "workspace.json"
 
 @click.command()
 @click.argument("root", required=False)
+@click.option(
+    "--project/--no-project",
+    default=True,
+    help="Write an arco.toml naming the store in this folder (default: unless one is here).",
+)
 @pass_settings
-def init(settings: Settings, root: str | None) -> None:
-    """Create a workspace at ROOT (default: --root, ARCO_ROOT or ./.arco)."""
+def init(settings: Settings, root: str | None, project: bool) -> None:
+    """Create a workspace at ROOT (default: --root, ARCO_ROOT, arco.toml, else ./.arco) and an
+    arco.toml here that names it, so commands and notebooks started here or below use it."""
+    import os
+
     from arco_nb._version import __version__
     from arco_nb.core.errors import AlreadyExists
+    from arco_nb.core.project import PROJECT_FILE, project_text
 
     if root is not None:
         settings.root = root
+    chosen = settings.resolve()
     ws = settings.open(restore=False)
     body = {"created_at": dt.datetime.now(dt.UTC).isoformat(), "created_by": f"arco {__version__}"}
     try:
         ws.store.put_if_absent(MARKER, json.dumps(body).encode())
+        click.echo(f"Initialized an Arco workspace at {ws.scope.url}")
     except AlreadyExists:
         click.echo(f"Arco workspace already at {ws.scope.url}")
-        return
-    click.echo(f"Initialized an Arco workspace at {ws.scope.url}")
+    here = Path(PROJECT_FILE)
+    if not project or chosen.origin.endswith(PROJECT_FILE):
+        pass  # not asked for, or the store already comes from a project file
+    elif here.exists():
+        click.echo(f"{here.resolve()} is here already; left as it is.")
+    else:
+        named = ws.scope.root
+        if "://" not in named and not os.path.relpath(named).startswith(".."):
+            named = os.path.relpath(named)  # the project moves with its folder
+        try:
+            with here.open("x", encoding="utf-8") as f:
+                f.write(project_text(named))
+        except FileExistsError:  # written meanwhile by someone else: theirs stands
+            click.echo(f"{here.resolve()} is here already; left as it is.")
+        else:
+            click.echo(f"Wrote {here.resolve()}: commands and notebooks below it use this store.")
     click.echo("Next: `%load_ext arco` in a notebook, or `arco run notebook.ipynb`.")
 
 

@@ -82,10 +82,18 @@ def _options(values: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-@click.group(cls=ArcoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=ArcoGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 # No envvar= here: the environment is read in one place (arco_nb.core.settings), the same for
 # the command line, the magics and the Python API.
-@click.option("--root", help="Local path or URL of the lake (default: ARCO_ROOT, else ./.arco).")
+@click.option(
+    "--root",
+    help="Local path or URL of the lake (default: ARCO_ROOT, else the nearest arco.toml, "
+    "else ./.arco).",
+)
 @click.option("--tenant", help="Tenant id (default: ARCO_TENANT, else default).")
 @click.option("--workspace", help="Workspace id (default: ARCO_WORKSPACE, else default).")
 @click.option(
@@ -124,6 +132,10 @@ def cli(
       arco sql "select asset, rows from arco.materializations" --csv
       arco --root s3://bucket/lake --tenant acme assets
 
-    Settings also come from ARCO_ROOT, ARCO_TENANT, ARCO_WORKSPACE and ARCO_SQL_SANDBOX.
+    Settings also come from ARCO_ROOT, ARCO_TENANT, ARCO_WORKSPACE and ARCO_SQL_SANDBOX, and
+    the store from the nearest arco.toml (`arco init` writes one).
     """
     ctx.obj = Settings(root, tenant, workspace, _options(storage_options), sql_sandbox)
+    if ctx.invoked_subcommand is None:  # plain `arco`: the help, and which store it would use
+        click.echo(ctx.get_help())
+        click.echo(f"\nStore: {ctx.obj.resolve().describe('--root')}")

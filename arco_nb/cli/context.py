@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from arco_nb.core import settings as core
     from arco_nb.workspace import Workspace
 
 __all__ = ["CliError", "Settings", "pass_settings"]
@@ -33,6 +34,17 @@ class Settings:
     storage_options: dict[str, str] = field(default_factory=dict)
     sql_sandbox: bool | None = None
     _ws: Workspace | None = None
+
+    def resolve(self) -> core.Settings:
+        """What these options and the environment choose (and why: ``origin``)."""
+        from arco_nb.core.settings import Settings as Resolved
+
+        return Resolved.from_env(
+            root=self.root,
+            tenant=self.tenant,
+            workspace=self.workspace,
+            storage_options=self.storage_options or None,
+        )
 
     def open(self, *, restore: bool = True) -> Workspace:
         """The workspace; with ``restore``, the catalog's asset definitions are loaded."""

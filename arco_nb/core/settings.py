@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """Arco's settings and the one place that reads them from the environment.
 
-An explicit argument wins over the environment, which wins over the default. The magics'
-traitlets (``%config Arco.*``), the command line's global options and :class:`~arco_nb.Workspace`
-all ask :meth:`Settings.from_env`, so the same variable means the same thing everywhere:
+An explicit argument wins over the environment, which wins over the project file
+(``arco.toml``, found by walking up from the working directory: :mod:`arco_nb.core.project`),
+which wins over the default. The file counts only when it is what chose the root: with
+``--root`` or ``ARCO_ROOT``, its tenant, workspace and storage options are not mixed in. The
+magics' traitlets (``%config Arco.*``), the command line's global options and
+:class:`~arco_nb.Workspace` all ask :meth:`Settings.from_env`, so the same variable means the
+same thing everywhere; :attr:`Settings.origin` says where the root came from.
 
 ========================  ==========================================  =============
 variable                  setting                                     default
 ========================  ==========================================  =============
-``ARCO_ROOT``             where data and metadata live                ``./.arco``
+``ARCO_ROOT``             where data and metadata live                ``arco.toml``, ``./.arco``
 ``ARCO_TENANT``           tenant id                                   ``default``
 ``ARCO_WORKSPACE``        workspace id                                ``default``
 ``ARCO_STORAGE_OPTIONS``  fsspec options, a JSON object               ``{}``
@@ -97,6 +101,16 @@ class Settings:
     max_partitions: int = DEFAULT_MAX_PARTITIONS
     run_lease: int = DEFAULT_RUN_LEASE
     auto_compact: int = DEFAULT_AUTO_COMPACT
+    origin: str = field(default="the default", compare=False)
+
+    def describe(self, given_by: str = "an argument") -> str:
+        """Which store, and why, in one line: ``/p/.arco (tenant default, workspace
+        default), from /p/arco.toml``. ``given_by`` names what an argument was (``--root``)."""
+        from arco_nb.core.tenancy import normalise_root
+
+        why = {"given": given_by, "ARCO_ROOT": "ARCO_ROOT"}.get(self.origin, self.origin)
+        where = f"tenant {self.tenant}, workspace {self.workspace}"
+        return f"{normalise_root(self.root)} ({where}), from {why}"
 
     @classmethod
     def from_env(
@@ -113,23 +127,53 @@ class Settings:
         run_lease: int | None = None,
         auto_compact: int | None = None,
         environ: Mapping[str, str] | None = None,
+        cwd: str | None = None,
     ) -> Settings:
         """The settings: each argument given (not ``None``) wins, then its variable, then the
-        default. An argument given as ``""`` is kept, to be refused where it is used."""
+        project file found from ``cwd`` (default: the working directory), then the default.
+        An argument given as ``""`` is kept, to be refused where it is used."""
         env = os.environ if environ is None else environ
 
         def var(name: str) -> str | None:
             return env.get(name) or None  # empty counts as unset
 
+        project = None
+        env_root = var("ARCO_ROOT")
+        if root is not None:
+            origin = "given"
+        elif env_root is not None:
+            root, origin = env_root, "ARCO_ROOT"
+        else:
+            from arco_nb.core.project import PROJECT_FILE, find_project, load_project
+
+            found = find_project(cwd)
+            project = load_project(found) if found is not None else None
+            if project is not None and project.root is not None:
+                root, origin = project.root, found or ""
+            else:
+                root = DEFAULT_ROOT
+                origin = (
+                    f"the default: {found} names no root"
+                    if found
+                    else f"the default: no ARCO_ROOT, no {PROJECT_FILE} here or above"
+                )
         options = storage_options
         if options is None and var("ARCO_STORAGE_OPTIONS"):
             options = _options(env["ARCO_STORAGE_OPTIONS"])
+        if options is None and project is not None:
+            options = project.storage_options
         sandbox = env_sql_sandbox(env) if sql_sandbox is None else sql_sandbox
         return cls(
-            root=root if root is not None else var("ARCO_ROOT") or DEFAULT_ROOT,
-            tenant=tenant if tenant is not None else var("ARCO_TENANT") or DEFAULT_TENANT,
+            root=root,
+            tenant=(
+                tenant
+                if tenant is not None
+                else var("ARCO_TENANT") or (project and project.tenant) or DEFAULT_TENANT
+            ),
             workspace=(
-                workspace if workspace is not None else var("ARCO_WORKSPACE") or DEFAULT_WORKSPACE
+                workspace
+                if workspace is not None
+                else var("ARCO_WORKSPACE") or (project and project.workspace) or DEFAULT_WORKSPACE
             ),
             storage_options=dict(options or {}),
             executor=executor_name(executor) if executor is not None else env_executor(env),
@@ -151,6 +195,7 @@ class Settings:
                 DEFAULT_AUTO_COMPACT,
                 least=0,
             ),
+            origin=origin,
         )
 
 

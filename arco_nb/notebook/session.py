@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from arco_nb.core.settings import RUNS_FILE_VARIABLE
@@ -28,9 +28,7 @@ class Settings(Protocol):
     tenant: str | None
     workspace: str | None
 
-    @property
-    def storage_options(self) -> Mapping[str, Any] | None: ...
-
+    storage_options: dict[str, Any]  # None (from the environment) at run time, as traitlets type it
     executor: str
     preview_rows: int
     sql_sandbox: bool
@@ -109,15 +107,15 @@ class Session:
         self._names.add(name)
 
     def where(self) -> str:
-        """Where metadata goes, in one line."""
-        from arco_nb.core.tenancy import TenantScope
+        """Where metadata goes and why, in one line."""
+        from arco_nb.core.settings import Settings
 
-        scope = TenantScope.from_env(
-            self.settings.root or None,
+        return Settings.from_env(
+            root=self.settings.root or None,
             tenant=self.settings.tenant or None,
             workspace=self.settings.workspace or None,
-        )
-        return f"{scope.root} (tenant {scope.tenant}, workspace {scope.workspace})"
+            storage_options=self.settings.storage_options or None,
+        ).describe("this notebook's setting (%arco use, %config Arco.root)")
 
     def watch(self, browser: Refreshable) -> None:
         """Refresh ``browser`` whenever this session materializes something."""

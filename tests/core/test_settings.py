@@ -19,8 +19,8 @@ ENV = {
 }
 
 
-def test_defaults_without_environment() -> None:
-    assert Settings.from_env(environ={}) == Settings()
+def test_defaults_without_environment(tmp_path: object) -> None:
+    assert Settings.from_env(environ={}, cwd=str(tmp_path)) == Settings()
     assert Settings() == Settings("./.arco", "default", "default")
     assert Settings().executor == "inline"
     assert Settings().sql_sandbox is False
@@ -40,7 +40,7 @@ def test_arguments_win_and_empty_variables_count_as_unset() -> None:
         root="/other", executor="dask", sql_sandbox=False, storage_options={}, environ=ENV
     )
     assert (s.root, s.executor, s.sql_sandbox, s.storage_options) == ("/other", "dask", False, {})
-    empty = Settings.from_env(environ=dict.fromkeys(ENV, ""))
+    empty = Settings.from_env(environ=dict.fromkeys(ENV, ""), cwd="/")
     assert empty == Settings()
 
 

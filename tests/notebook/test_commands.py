@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from IPython.core.error import UsageError
@@ -160,13 +162,56 @@ def test_compact(pipeline: TestingShell) -> None:
 def test_use(ip: TestingShell, tmp_path: object) -> None:
     ip.run_cell("%%asset one\nselect 1 as x")
     shown = repr(ip.out(f"%arco use {tmp_path} --tenant acme --workspace lab"))
-    assert shown == f"Arco metadata now in {tmp_path} (tenant acme, workspace lab)"
+    assert shown == (
+        f"Arco metadata now in {tmp_path} (tenant acme, workspace lab), "
+        "from this notebook's setting (%arco use, %config Arco.root)"
+    )
     ip.run_cell("%%asset two\nselect 2 as x")
     ws = Workspace(str(tmp_path), tenant="acme", workspace="lab")
     assert ws.read("two").to_pylist() == [{"x": 2}]
     with pytest.raises(UsageError, match=r"tenant"):
         ip.run_cell(f"%arco use {tmp_path} --tenant ../escape")
     assert "acme" in repr(ip.out("%arco help")), "a refused switch changes nothing"
+
+
+def test_use_switches_only_what_it_names(ip: TestingShell, root: str) -> None:
+    """``%arco use --workspace W`` keeps the root: how each tutorial gets a workspace of its
+    own in one store."""
+    ip.run_cell("%%asset one\nselect 1 as x")
+    shown = repr(ip.out("%arco use --workspace tutorial-03"))
+    assert f"{root} (tenant default, workspace tutorial-03)" in shown
+    ip.run_cell("%%asset two\nselect 2 as x")
+    assert Workspace(root, workspace="tutorial-03").read("two").to_pylist() == [{"x": 2}]
+    assert [r[0] for r in ip.out("%arco assets").rows] == ["two"], "one's workspace is left"
+    with pytest.raises(UsageError, match="needs a root, --tenant, --workspace"):
+        ip.run_cell("%arco use")
+
+
+def test_use_takes_storage_options(ip: TestingShell, tmp_path: object) -> None:
+    ip.run_cell(f"%arco use {tmp_path} --storage-option auto_mkdir=true")
+    assert ip.run_line_magic("config", "Arco.storage_options") == {"auto_mkdir": "true"}
+    with pytest.raises(UsageError, match="'nokey' is not KEY=VALUE"):
+        ip.run_cell("%arco use --storage-option nokey")
+    assert ip.run_line_magic("config", "Arco.storage_options") == {"auto_mkdir": "true"}
+
+
+def test_load_ext_says_which_store_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "arco.toml").write_text('root = "lake"\n')
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.delenv("ARCO_ROOT", raising=False)
+    shell = TestingShell.instance()
+    shell.config.Arco.pop("root", None)  # left by the other tests' %config Arco.root
+    try:
+        shell.run_cell("%load_ext arco")
+        said = capsys.readouterr().out
+        assert f"metadata in {tmp_path / 'lake'} (tenant default, workspace default), " in said
+        assert f"from {tmp_path / 'arco.toml'}" in said
+    finally:
+        shell.run_cell("%unload_ext arco")
+        shell.extension_manager.loaded.discard("arco")
 
 
 def test_assets_add_up_the_rows_of_partitions(ip: TestingShell) -> None:
