@@ -51,6 +51,7 @@ __all__ = [
     "env_executor",
     "env_sql_sandbox",
     "executor_name",
+    "normalise_root",
     "parse_bool",
 ]
 
@@ -106,8 +107,6 @@ class Settings:
     def describe(self, given_by: str = "an argument") -> str:
         """Which store, and why, in one line: ``/p/.arco (tenant default, workspace
         default), from /p/arco.toml``. ``given_by`` names what an argument was (``--root``)."""
-        from arco_nb.core.tenancy import normalise_root
-
         why = {"given": given_by, "ARCO_ROOT": "ARCO_ROOT"}.get(self.origin, self.origin)
         where = f"tenant {self.tenant}, workspace {self.workspace}"
         return f"{normalise_root(self.root)} ({where}), from {why}"
@@ -197,6 +196,21 @@ class Settings:
             ),
             origin=origin,
         )
+
+
+def normalise_root(root: str) -> str:
+    """``root`` as Arco pins it: local paths absolute, URLs without a trailing slash."""
+    root = root.strip()
+    if not root:
+        raise ConfigError("The Arco root is empty", hint="Pass a path or URL such as ./.arco")
+    if "://" in root:
+        scheme = root.split("://", 1)[0]
+        if scheme == "file":
+            return "file://" + os.path.abspath(root[len("file://") :] or "/")
+        path = root.split("://", 1)[1].rstrip("/")
+        return f"{scheme}://{path}"
+    # Local paths are pinned at construction so a later chdir cannot move the workspace.
+    return os.path.abspath(os.path.expanduser(root))
 
 
 def executor_name(value: str) -> ExecutorName:

@@ -17,7 +17,13 @@ from typing import Any
 
 from arco_nb.core.errors import ConfigError
 from arco_nb.core.keys import check_id, check_key, join_key  # the scope's rules, re-exported
-from arco_nb.core.settings import DEFAULT_ROOT, DEFAULT_TENANT, DEFAULT_WORKSPACE, Settings
+from arco_nb.core.settings import (  # normalise_root re-exported
+    DEFAULT_ROOT,
+    DEFAULT_TENANT,
+    DEFAULT_WORKSPACE,
+    Settings,
+    normalise_root,
+)
 from arco_nb.core.storage import ObjectStore
 
 __all__ = [
@@ -30,21 +36,6 @@ __all__ = [
     "join_key",
     "normalise_root",
 ]
-
-
-def normalise_root(root: str) -> str:
-    """``root`` as Arco pins it: local paths absolute, URLs without a trailing slash."""
-    root = root.strip()
-    if not root:
-        raise ConfigError("The Arco root is empty", hint="Pass a path or URL such as ./.arco")
-    if "://" in root:
-        scheme = root.split("://", 1)[0]
-        if scheme == "file":
-            return "file://" + os.path.abspath(root[len("file://") :] or "/")
-        path = root.split("://", 1)[1].rstrip("/")
-        return f"{scheme}://{path}"
-    # Local paths are pinned at construction so a later chdir cannot move the workspace.
-    return os.path.abspath(os.path.expanduser(root))
 
 
 @dataclass(frozen=True)
