@@ -131,3 +131,17 @@ def in_fresh_interpreter(code: str) -> list[str]:
     """The lines ``code`` prints when a new Python process runs it (nothing imported yet)."""
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return done.stdout.splitlines()
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A ``distributed.Client`` of a ``LocalCluster`` with two worker processes."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )  # ":0", not None: the scheduler's HTTP server starts anyway and, on 8787 already
+    # taken by a parallel test process, warns (an error here) before picking another port
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -10,8 +10,6 @@ after the asset.
 from __future__ import annotations
 
 import ast
-import inspect
-import linecache
 import textwrap
 from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +26,7 @@ from arco_nb.flow.assets import (
     serialize_sql,
     sql_table_refs,
 )
+from arco_nb.flow.cell_functions import CellFunction, SourceFunction, parse_python
 from arco_nb.flow.partitions import Partitions
 
 if TYPE_CHECKING:
@@ -108,19 +107,14 @@ def cell_asset(
         found = tuple(deps) if deps is not None else tuple(sorted(refs))
         spec = AssetSpec(name=name, kind="sql", code=code, deps=found, **options)
     else:
-        tree = _parse_python(name, code)
+        tree = parse_python(name, code)
         if deps is None:
             used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
             found = tuple(sorted((used & set(known)) - {name}))
         else:
             found = tuple(deps)
         fn = _cell_function(
-            name,
-            code,
-            tree,
-            deps=found,
-            namespace=namespace,
-            partitioned=bool(options["partitions"]),
+            name, code, deps=found, namespace=namespace, partitioned=bool(options["partitions"])
         )
         spec = AssetSpec(name=name, kind="python", code=code, deps=found, fn=fn, **options)
     target = default_registry if registry is None else registry
@@ -165,19 +159,20 @@ def spec_from_record(
     }
     if record.kind == "sql":
         return AssetSpec(kind="sql", **common)  # type: ignore[arg-type]
-    tree = _parse_python(record.name, record.code)
+    tree = parse_python(record.name, record.code)
     body = tree.body
     defs = [n for n in body if isinstance(n, ast.FunctionDef)]
     if len(defs) == 1 and all(
         isinstance(n, ast.FunctionDef | ast.Import | ast.ImportFrom) for n in body
     ):
-        defs[0].decorator_list = []  # an @asset function, after its module's imports
-        fn = _lazy_function(record.name, tree, defs[0], namespace)
+        # an @asset function, after its module's imports
+        fn: Callable[..., Any] = SourceFunction(
+            record.name, record.code, function=defs[0].name, namespace=namespace
+        )
     else:
         fn = _cell_function(
             record.name,
             record.code,
-            tree,
             deps=record.deps,
             namespace=namespace,
             partitioned=bool(record.partitions),
@@ -185,99 +180,14 @@ def spec_from_record(
     return AssetSpec(kind="python", fn=fn, **common)  # type: ignore[arg-type]
 
 
-def _lazy_function(
-    name: str,
-    tree: ast.Module,
-    fndef: ast.FunctionDef,
-    namespace: Mapping[str, Any] | None,
-) -> Callable[..., Any]:
-    """The function ``tree`` defines, built on its first call: looking at a catalog must not
-    run its modules' imports. Its signature comes from the source, annotations as text."""
-    code = _compile(name, tree, "exec")
-    built: list[Callable[..., Any]] = []
-
-    def call(**inputs: Any) -> Any:
-        if not built:
-            scope: dict[str, Any] = dict(namespace or {})
-            exec(code, scope)  # the module's imports, then the function
-            built.append(scope[fndef.name])
-        return built[0](**inputs)
-
-    args = fndef.args
-    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter(
-                a.arg,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=ast.unparse(a.annotation) if a.annotation else inspect.Parameter.empty,
-            )
-            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]
-        ]
-    )
-    call.__name__ = call.__qualname__ = fndef.name
-    return call
-
-
-def _parse_python(name: str, code: str) -> ast.Module:
-    try:
-        return ast.parse(textwrap.dedent(code), filename=_filename(name))
-    except SyntaxError as exc:
-        raise AssetDefinitionError(
-            name, f"Python syntax error on line {exc.lineno}: {exc.msg}"
-        ) from None
-
-
-def _compile(name: str, tree: ast.Module | ast.Expression, mode: str) -> Any:
-    # ast.parse accepts some code only the compiler refuses (a top-level return, say).
-    try:
-        return compile(tree, _filename(name), mode)
-    except SyntaxError as exc:
-        raise AssetDefinitionError(
-            name, f"Python syntax error on line {exc.lineno}: {exc.msg}"
-        ) from None
-
-
-def _filename(name: str) -> str:
-    return f"<asset {name}>"
-
-
 def _cell_function(
     name: str,
     code: str,
-    tree: ast.Module,
     *,
     deps: Iterable[str],
     namespace: Mapping[str, Any] | None,
     partitioned: bool,
 ) -> Callable[..., Any]:
     """A function of the asset's inputs that runs the cell and returns its value."""
-    filename = _filename(name)
-    source = textwrap.dedent(code)
-    # Tracebacks show the cell's own lines, as IPython does for cells.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    last = tree.body[-1] if tree.body else None
-    value_expr = None
-    if isinstance(last, ast.Expr):
-        tree.body.pop()
-        value_expr = _compile(name, ast.Expression(last.value), "eval")
-    body = _compile(name, tree, "exec")
-
-    def run_cell(**inputs: Any) -> Any:
-        scope: dict[str, Any] = dict(namespace or {})
-        scope.update(inputs)
-        exec(body, scope)
-        value = eval(value_expr, scope) if value_expr is not None else scope.get(name)
-        if value is None:
-            raise AssetDefinitionError(
-                name,
-                "the cell has no value",
-                hint=f"End the cell with an expression, or assign a variable named {name}",
-            )
-        return value
-
-    params = [inspect.Parameter(d, inspect.Parameter.KEYWORD_ONLY) for d in deps]
-    if partitioned:
-        params.append(inspect.Parameter(PARTITION_PARAMETER, inspect.Parameter.KEYWORD_ONLY))
-    run_cell.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    run_cell.__name__ = run_cell.__qualname__ = name
-    return run_cell
+    params = (*deps, PARTITION_PARAMETER) if partitioned else tuple(deps)
+    return CellFunction(name, code, params=params, namespace=namespace)
