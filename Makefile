@@ -6,6 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.arco-runtime
 DEV_STAMP := $(VENV)/.arco-dev
+LAB_STAMP := $(VENV)/.arco-lab
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .DEFAULT_GOAL := help
@@ -24,6 +25,10 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[dev]'
+	@touch $@ $(RUNTIME_STAMP) $(LAB_STAMP)
+
+$(LAB_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[lab]'
 	@touch $@ $(RUNTIME_STAMP)
 
 install: $(RUNTIME_STAMP)  ## create .venv and install Arco
@@ -60,12 +65,15 @@ typecheck: install-dev  ## mypy --strict on arco_nb
 pytest: install-dev  ## the test suite on every core, with coverage gated at 85%
 	$(BIN)/pytest -n auto --dist worksteal --cov=arco_nb --cov-report=term --cov-fail-under=85 --durations=15 tests
 
-nbval: install-dev  ## execute notebooks/ and compare their stored outputs (each on a fresh root)
-	@for nb in notebooks/*.ipynb; do \
-	  root=$$(mktemp -d -t arco-nb-root-XXXXXX) || exit 1; \
-	  ARCO_ROOT=$$root $(BIN)/pytest -q -p no:cov --nbval "$$nb" \
-	    --nbval-sanitize-with notebooks/sanitize.cfg; status=$$?; \
-	  rm -rf "$$root"; [ $$status -eq 0 ] || exit $$status; \
+nbval: install-dev  ## run the tutorials as Lab would, in order then reversed, each pass on one root
+	@set -e; forward=$$(ls notebooks/*.ipynb); backward=$$(ls notebooks/*.ipynb | sort -r); \
+	for order in forward backward; do \
+	  root=$$(mktemp -d -t arco-nb-root-XXXXXX); \
+	  if [ $$order = forward ]; then list=$$forward; else list=$$backward; fi; \
+	  echo "nbval: tutorials $$order, all on one root"; \
+	  ARCO_ROOT=$$root $(BIN)/pytest -q -p no:cov --nbval $$list \
+	    --nbval-sanitize-with notebooks/sanitize.cfg || { rm -rf "$$root"; exit 1; }; \
+	  rm -rf "$$root"; \
 	done
 
 docs: install-dev  ## build the documentation (warnings fail)
@@ -78,8 +86,9 @@ bench: install-dev  ## run the benchmarks in benches/
 bench-peers:  ## Arco beside Dagster and JupySQL, in a throwaway environment of their own
 	bash benches/peers/run.sh
 
-lab: install-dev  ## JupyterLab on notebooks/
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+lab: $(LAB_STAMP)  ## JupyterLab on notebooks/, opened on the quickstart (installs only what Lab needs)
+	@sh scripts/ensure-dot.sh --optional
+	cd notebooks && $(abspath $(BIN))/jupyter lab 01_quickstart.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:  ## remove build products (keeps .venv and ./.arco)
 	rm -rf docs/_build build dist .coverage .coverage.* htmlcov .mypy_cache .ruff_cache

@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-"""Execute notebooks and store their outputs, as `make nbval` will check them.
+"""Execute the tutorials and store their outputs, as `make nbval` will check them.
 
-Each notebook runs in a fresh kernel against a fresh ``ARCO_ROOT`` (a temporary directory), so
-its outputs do not depend on what ran before. Usage: ``python scripts/refresh-notebooks.py
-notebooks/01_quickstart.ipynb ...`` (default: every notebook).
+They run as a user runs them in JupyterLab: one after the other, each in a fresh kernel, all
+against one store found through an ``arco.toml`` (in a temporary copy of the project, so the
+repository's own store is left alone); each tutorial works in a workspace of its own. The
+temporary folder is shown as ``~`` in the stored outputs, which must never hold a path of the
+machine that ran them. Usage: ``python scripts/refresh-notebooks.py [NOTEBOOK ...]`` (default:
+every notebook in ``notebooks/``).
 """
 
 from __future__ import annotations
@@ -17,30 +20,49 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+ARCO_VARIABLES = ("ARCO_ROOT", "ARCO_TENANT", "ARCO_WORKSPACE", "ARCO_STORAGE_OPTIONS")
 
-def refresh(path: Path) -> None:
-    root = tempfile.mkdtemp(prefix="arco-nb-root-")
-    previous = os.environ.get("ARCO_ROOT")
-    os.environ["ARCO_ROOT"] = root
+
+def refresh(paths: list[Path]) -> None:
+    home = Path(tempfile.mkdtemp(prefix="arco-nb-home-"))
+    project = home / "arco"
+    (project / "notebooks").mkdir(parents=True)
+    shutil.copy("arco.toml", project / "arco.toml")
+    saved = {name: os.environ.pop(name) for name in ARCO_VARIABLES if name in os.environ}
     try:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(
-            nb,
-            timeout=300,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(path.parent)}},
-        ).execute()
-        nbformat.write(nb, path)
+        for path in paths:
+            nb = nbformat.read(path, as_version=4)
+            NotebookClient(
+                nb,
+                timeout=300,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(project / "notebooks")}},
+            ).execute()
+            _hide(nb, str(home), "~")
+            nbformat.write(nb, path)
+            print(f"refreshed {path}")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
-        if previous is None:
-            os.environ.pop("ARCO_ROOT", None)
-        else:
-            os.environ["ARCO_ROOT"] = previous
-    print(f"refreshed {path}")
+        shutil.rmtree(home, ignore_errors=True)
+        os.environ.update(saved)
+
+
+def _hide(nb: nbformat.NotebookNode, path: str, shown: str) -> None:
+    """Replace ``path`` by ``shown`` in every output's text."""
+
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            return value.replace(path, shown)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict(clean(o)) for o in cell.outputs]
 
 
 if __name__ == "__main__":
-    paths = [Path(p) for p in sys.argv[1:]] or sorted(Path("notebooks").glob("*.ipynb"))
-    for notebook in paths:
-        refresh(notebook)
+    chosen = [Path(p) for p in sys.argv[1:]] or sorted(Path("notebooks").glob("*.ipynb"))
+    refresh(chosen)
