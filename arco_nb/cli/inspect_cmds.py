@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from arco_nb.catalog.events import RUN_STATES, RunStatus
+from arco_nb.catalog.vocabulary import asset_word, plural, state_word
 from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
 from arco_nb.flow.lineage import NO_DOT, to_dot
@@ -25,7 +26,7 @@ def _fmt(as_json: bool) -> str:
 @json_option
 @pass_settings
 def assets(settings: Settings, tag: str | None, as_json: bool) -> None:
-    """Defined assets with their latest status, rows and materialization."""
+    """Defined assets with their status, rows and latest materialization."""
     ws = settings.open(restore=False)  # the catalog's own records: no graph to build
     infos = [i for i in ws.assets(catalog_only=True) if tag is None or tag in i.tags]
     rows = [
@@ -34,7 +35,10 @@ def assets(settings: Settings, tag: str | None, as_json: bool) -> None:
             "kind": i.kind,
             "deps": list(i.deps),
             "partitions": i.partitions,
-            "status": i.status if as_json else i.status.replace("_", " "),
+            # Programs keep the raw task status; people read the asset's word for it.
+            "status": i.status
+            if as_json
+            else asset_word(i.status, materialized=i.last_materialized is not None),
             "rows": i.rows,
             "last_materialized": i.last_materialized,
             "last_run_id": i.last_run_id,
@@ -42,7 +46,8 @@ def assets(settings: Settings, tag: str | None, as_json: bool) -> None:
         for i in infos
     ]
     columns = ["asset", "kind", "deps", "partitions", "status", "rows", "last_materialized"]
-    print_rows(rows, columns, fmt=_fmt(as_json), footer=None if as_json else f"{len(rows)} assets")
+    footer = None if as_json else plural(len(rows), "asset")
+    print_rows(rows, columns, fmt=_fmt(as_json), footer=footer)
 
 
 @click.command()
@@ -105,11 +110,11 @@ def runs(
     if asset is not None and not found:
         ws.registry.get(asset)  # an unknown name fails with close matches
     columns = ["run_id", "status", "queued_at", "materialized", "up_to_date", "failed"]
+    rows = [vars(r) | {"failed": list(r.failed)} for r in found]
+    if not as_json:
+        rows = [r | {"status": state_word(r["status"])} for r in rows]
     print_rows(
-        [vars(r) | {"failed": list(r.failed)} for r in found],
-        columns,
-        fmt=_fmt(as_json),
-        footer=None if as_json else f"{len(found)} runs",
+        rows, columns, fmt=_fmt(as_json), footer=None if as_json else plural(len(found), "run")
     )
 
 
@@ -126,11 +131,12 @@ def show(settings: Settings, run_id: str, as_json: bool) -> None:
         click.echo(to_json({"run": run, "tasks": tasks}))
         return
     if run is not None:
-        click.echo(f"Run {run.run_id}: {run.status} (plan {run.plan_id}, {run.executor})")
+        shown = state_word(run.status)
+        click.echo(f"Run {run.run_id}: {shown} (plan {run.plan_id}, {run.executor})")
     rows = [
         {
             "task": t.label,
-            "status": t.status,
+            "status": state_word(t.status),
             "attempt": t.attempt,
             "seconds": round(t.seconds, 3) if t.seconds is not None else None,
             "started_at": t.started_at,
@@ -140,7 +146,7 @@ def show(settings: Settings, run_id: str, as_json: bool) -> None:
     print_rows(rows, ["task", "status", "attempt", "seconds", "started_at"])
     for task in tasks:
         if task.error:
-            click.echo(f"\n{task.label} {task.status}:\n{task.error}")
+            click.echo(f"\n{task.label} {state_word(task.status)}:\n{task.error}")
 
 
 @click.command()
@@ -158,11 +164,12 @@ def catalog(settings: Settings, as_json: bool) -> None:
         }
         for full, t in sorted(state.tables.items())
     ]
+    footer = f"{plural(len(rows), 'table')} (catalog version {state.version})"
     print_rows(
         rows,
         ["table", "columns", "description", "tags"],
         fmt=_fmt(as_json),
-        footer=None if as_json else f"{len(rows)} tables (catalog version {state.version})",
+        footer=None if as_json else footer,
     )
 
 

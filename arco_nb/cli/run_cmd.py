@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from arco_nb.catalog.vocabulary import plural, state_word
 from arco_nb.cli.context import CliError, Settings, pass_settings
 from arco_nb.cli.output import print_rows, to_json
 from arco_nb.core.settings import (
@@ -133,7 +134,8 @@ def _run_quietly(
     plan = ws.plan(selection, partitions=partitions, force=force)
     if not plan.to_run:
         if not quiet:
-            click.echo(f"Nothing to run: {len(plan.tasks)} tasks up to date ({plan.plan_id}).")
+            up_to_date = plural(len(plan.tasks), "task")
+            click.echo(f"Nothing to run: {up_to_date} up to date ({plan.plan_id}).")
         return None
     progress = _progress(quiet=quiet)
     bar = progress.add_task("starting", total=len(plan.to_run))
@@ -211,12 +213,14 @@ def _finish(results: list[RunResult], *, as_json: bool) -> None:
             )
         )
     elif rows:
-        print_rows(rows, ["task", "status", "reason", "attempt", "seconds"], title="Tasks")
-        for row in rows:
+        # The JSON above keeps the raw states; the table and the lines below are for people.
+        shown = [r | {"status": state_word(str(r["status"] or ""))} for r in rows]
+        print_rows(shown, ["task", "status", "reason", "attempt", "seconds"], title="Tasks")
+        for row in shown:
             if row["status"] in {"failed", "skipped"} and row["error"]:
                 click.echo(f"\n{row['task']} {row['status']}:\n{row['error']}", err=True)
         for result in results:
-            click.echo(f"Run {result.run_id} {result.status} ({result.plan.plan_id})")
+            click.echo(f"Run {result.run_id} {state_word(result.status)} ({result.plan.plan_id})")
     if failed:
         sys.exit(1)
 
@@ -304,7 +308,7 @@ def _run_notebook(
                 click.echo("Cancelled: the running asset's run is recorded as cancelled.", err=True)
                 sys.exit(130)
             progress.advance(bar)
-    _notebook_summary(ws, ours, path, error, as_json=as_json)
+    _notebook_summary(ws, ours, path, error, as_json=as_json, assets=_asset_cells(nb))
 
 
 def _temp_file(prefix: str, suffix: str) -> Path:
@@ -341,16 +345,39 @@ class _RunsFile:
     def __init__(self) -> None:
         self.path = _temp_file("arco-runs-", ".txt")
 
-    def ids(self) -> set[str]:
+    def _lines(self) -> list[list[str]]:
         try:
-            return set(self.path.read_text(encoding="utf-8").split())
+            text = self.path.read_text(encoding="utf-8")
         except OSError:
-            return set()
+            return []
+        return [line.split() for line in text.splitlines() if line.strip()]
+
+    def ids(self) -> set[str]:
+        return {words[0] for words in self._lines()}
 
     def runs(self, ws: Workspace, status: RunStatus | None = None) -> list[RunInfo]:
-        """This command's runs, newest first."""
-        ids = self.ids()
-        return [r for r in ws.runs(status=status) if r.run_id in ids] if ids else []
+        """This command's runs, newest first, in whichever workspace of ``ws``'s root each
+        ran (a notebook may switch workspace with ``%arco use``)."""
+        where: dict[tuple[str, str], set[str]] = {}
+        for words in self._lines():
+            tenant, workspace = (
+                words[1:3] if len(words) >= 3 else (ws.scope.tenant, ws.scope.workspace)
+            )
+            where.setdefault((tenant, workspace), set()).add(words[0])
+        found: list[RunInfo] = []
+        for (tenant, workspace), ids in sorted(where.items()):
+            other = ws
+            if (tenant, workspace) != (ws.scope.tenant, ws.scope.workspace):
+                from arco_nb.workspace import Workspace
+
+                other = Workspace(
+                    ws.scope.root,
+                    tenant=tenant,
+                    workspace=workspace,
+                    storage_options=dict(ws.scope.storage_options) or None,
+                )
+            found += [r for r in other.runs(status=status) if r.run_id in ids]
+        return sorted(found, key=lambda r: r.run_id, reverse=True)
 
 
 def _interrupt(client: Any, ws: Workspace, ours: _RunsFile) -> None:
@@ -384,21 +411,82 @@ def _cell_error(cell: Any, number: int) -> str:
     return f"cell {number} failed:\n" + "".join(parts).strip()
 
 
+# The flags of ``%%asset``; every other option takes a value (the cell magic's own parser lives
+# in the notebook layer, which the command line does not import).
+_ASSET_FLAGS = frozenset({"--sql", "--python", "--no-run", "-h", "--help"})
+
+
+def _asset_cells(nb: Any) -> dict[str, bool]:
+    """The names the notebook's ``%%asset NAME`` cells define, in cell order, each with
+    whether a cell of it materializes it (has no ``--no-run``)."""
+    import shlex
+
+    names: dict[str, bool] = {}
+    for cell in nb.cells:
+        source = cell.source.lstrip() if cell.cell_type == "code" else ""
+        first = source.splitlines()[0] if source else ""
+        if first.split(maxsplit=1)[:1] != ["%%asset"]:
+            continue
+        try:
+            words = shlex.split(first)[1:]
+        except ValueError:  # an unclosed quote: the cell failed, and said so itself
+            continue
+        takes_value = False
+        for word in words:
+            if takes_value:
+                takes_value = False
+            elif word.startswith("-"):
+                takes_value = word not in _ASSET_FLAGS and "=" not in word
+            else:
+                names[word] = names.get(word, False) or "--no-run" not in words
+                break
+    return names
+
+
 def _notebook_summary(
-    ws: Workspace, ours: _RunsFile, path: Path, error: str | None, *, as_json: bool
+    ws: Workspace,
+    ours: _RunsFile,
+    path: Path,
+    error: str | None,
+    *,
+    as_json: bool,
+    assets: dict[str, bool],
 ) -> None:
+    """The notebook's runs (a table, or JSON), then the failing cell's error; or, when its
+    cells started no run, one line saying why (``assets``: :func:`_asset_cells`)."""
     runs = ours.runs(ws)
     runs.reverse()  # oldest first
     if as_json:
         click.echo(to_json({"notebook": str(path), "runs": runs, "error": error}))
-    else:
+    elif runs or ours.ids():
         print_rows(
-            [vars(r) | {"failed": list(r.failed)} for r in runs],
+            [vars(r) | {"failed": list(r.failed), "status": state_word(r.status)} for r in runs],
             ["run_id", "status", "plan_id", "materialized", "up_to_date", "failed"],
             title=f"Runs of {path.name}",
-            footer=f"{len(runs)} runs",
+            footer=plural(len(runs), "run"),
         )
-        if error:
-            click.echo(f"\n{error}", err=True)
+    else:  # an empty table and "0 runs" would leave the user to guess why
+        click.echo(_nothing_ran(path.name, assets, failed=error is not None))
+    if error and not as_json:
+        click.echo(f"\n{error}", err=True)
     if error or any(r.status != "succeeded" for r in runs):
         sys.exit(1)
+
+
+def _nothing_ran(name: str, assets: dict[str, bool], *, failed: bool) -> str:
+    """The one line for a notebook whose cells started no run.
+
+    Without a failure, each ``%%asset`` cell that may run found its asset up to date (a cell
+    that runs records a run); ``--no-run`` cells only define theirs.
+    """
+    if failed:  # the cells after the failing one never ran: nothing is known to be up to date
+        return f"{name}: no runs started."
+    ran = sum(assets.values())
+    defined = len(assets) - ran
+    only = f"{plural(defined, 'asset')} defined with --no-run" if defined else ""
+    if ran:
+        counts = plural(ran, "asset") + (f"; {only}" if only else "")
+        return f"{name}: everything is up to date ({counts}), nothing ran."
+    if only:
+        return f"{name}: nothing ran ({only})."
+    return f"{name}: no %%asset cells, nothing ran."

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from arco_nb.catalog.vocabulary import NEVER_RUN, asset_word, plural
 from arco_nb.flow.graph import AssetGraph
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class AssetInfo:
 
     name: str
     kind: str
-    status: str  # latest task status, or "never run"
+    status: str  # latest task status (raw), or "never run"; people read asset_word() of it
     rows: int | None = None
     last_materialized: dt.datetime | None = None
     materialization_id: str | None = None
@@ -96,8 +97,8 @@ class LineageGraph:
 
         def label(name: str) -> str:
             n = self.node(name)
-            rows = f", {n.rows} row{'' if n.rows == 1 else 's'}" if n.rows is not None else ""
-            return f"{name} [{n.status.replace('_', ' ')}{rows}]"
+            rows = f", {plural(n.rows, 'row')}" if n.rows is not None else ""
+            return f"{name} [{_word(n)}{rows}]"
 
         lines: list[str] = []
 
@@ -158,7 +159,7 @@ def _info(spec: AssetSpec, statuses: Mapping[str, AssetStatus]) -> AssetInfo:
     return AssetInfo(
         name=name,
         kind=spec.kind,
-        status=known.status if known and known.status else "never run",
+        status=known.status if known and known.status else NEVER_RUN,
         rows=known.rows if known and latest else None,
         last_materialized=latest.at if latest else None,
         materialization_id=latest.materialization_id if latest else None,
@@ -175,6 +176,7 @@ NO_DOT = (
     "Graphviz's `dot` program is not installed, so lineage is shown as text; "
     "install it with `apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz`."
 )
+# Keyed by the raw status: colours may tell apart what the words merge ("materialized").
 COLOURS = {
     "succeeded": "#c8e6c9",
     "up_to_date": "#e8f5e9",
@@ -182,19 +184,25 @@ COLOURS = {
     "skipped": "#ffe0b2",
     "running": "#fff9c4",
     "pending": "#fff9c4",
-    "never run": "#eeeeee",
+    NEVER_RUN: "#eeeeee",
 }
+
+
+def _word(node: AssetInfo) -> str:
+    """The asset's status as people read it (:mod:`arco_nb.catalog.vocabulary`)."""
+    return asset_word(node.status, materialized=node.last_materialized is not None)
 
 
 def _label(node: AssetInfo) -> str:
     lines = [f"<b>{html.escape(node.name)}</b>"]
     facts = [node.kind]
     if node.rows is not None:
-        facts.append(f"{node.rows:,} rows")
+        facts.append(plural(node.rows, "row"))
     lines.append(" · ".join(facts))
     if node.partitions:
-        lines.append(f"{node.partitions_materialized} partitions ({html.escape(node.partitions)})")
-    lines.append(node.status.replace("_", " "))
+        materialized = plural(node.partitions_materialized, "partition")
+        lines.append(f"{materialized} ({html.escape(node.partitions)})")
+    lines.append(html.escape(_word(node)))
     if node.last_materialized is not None:
         lines.append(node.last_materialized.strftime("%Y-%m-%d %H:%M UTC"))
     head, rest = lines[0], "<br/>".join(lines[1:])

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
+from arco_nb.catalog.vocabulary import plural, state_word
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.display import Table
 
@@ -164,7 +165,7 @@ def raise_if_failed(result: RunResult) -> None:
         if not failed and reasons:
             what += f" ({sorted(reasons)[0]})"
     raise UsageError(
-        f"Run {result.run_id} {result.status}: {what}. Fix the cell and run it again; "
+        f"Run {result.run_id} {state_word(result.status)}: {what}. Fix the cell and run it again; "
         "everything materialized before is kept."
     )
 
@@ -195,8 +196,8 @@ class AssetPreview:
         """The preview of ``name`` after ``plan`` ran as ``run_id`` (``""``: nothing ran)."""
         tasks = [t for t in plan.tasks if t.asset == name]
         ran = [t for t in tasks if t.will_run]
-        where = f"{len(tasks)} partitions" if tasks and tasks[0].partition else ""
-        rows = f"{data.num_rows:,} row" + ("" if data.num_rows == 1 else "s")
+        where = plural(len(tasks), "partition") if tasks and tasks[0].partition else ""
+        rows = plural(data.num_rows, "row")
         if ran:
             done = f"materialized {len(ran)} of {where}" if where else "materialized"
             headline = f"{name}: {done}, {rows} in {elapsed * 1000:.0f} ms"
@@ -212,7 +213,7 @@ class AssetPreview:
         first = Table(
             data.column_names,
             [[row[c] for c in data.column_names] for row in head],
-            title=f"First {len(head)} of {data.num_rows:,} rows",
+            title=f"First {len(head)} of {plural(data.num_rows, 'row')}",
         )
         return cls(name, run_id, headline, up_to_date, schema, first, data.num_rows)
 

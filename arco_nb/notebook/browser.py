@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
+from arco_nb.catalog.vocabulary import asset_word, plural, state_word
 from arco_nb.flow.lineage import AssetInfo
 from arco_nb.notebook.display import Table, cell_text
 
@@ -74,8 +75,8 @@ class CatalogBrowser(widgets.VBox):  # type: ignore[misc]
         for item in self.items:
             kinds["table" if item.kind == "table" else "asset"] += 1
         self.summary.value = (
-            f"<small>{len(shown)} of {kinds['asset']} assets and {kinds['table']} tables "
-            f"shown</small>"
+            f"<small>{len(shown)} of {plural(kinds['asset'], 'asset')} and "
+            f"{plural(kinds['table'], 'table')} shown</small>"
         )
 
     def _show(self) -> None:
@@ -113,14 +114,14 @@ class CatalogBrowser(widgets.VBox):  # type: ignore[misc]
         data = self.workspace.read(item.name)
         head = data.slice(0, self.preview_rows).to_pylist()
         rows = [[r[c] for c in data.column_names] for r in head]
-        title = f"First {len(rows)} of {data.num_rows:,} rows"
+        title = f"First {len(rows)} of {plural(data.num_rows, 'row')}"
         return Table(data.column_names, rows, title=title)._repr_html_()
 
     def _runs(self, item: AssetInfo) -> str:
         if item.kind == "table":
             return "<i>Tables registered directly have no runs.</i>"
         rows = [
-            [t.run_id, t.partition, t.status, t.attempt, t.started_at, t.finished_at]
+            [t.run_id, t.partition, state_word(t.status), t.attempt, t.started_at, t.finished_at]
             for t in self.workspace.tasks(asset=item.name, limit=20)
         ]
         columns = ["run", "partition", "status", "attempt", "started", "finished"]
@@ -139,11 +140,20 @@ class CatalogBrowser(widgets.VBox):  # type: ignore[misc]
         return svg
 
     def __repr__(self) -> str:
-        return f"CatalogBrowser({len(self.items)} entries, selected={self.listing.value!r})"
+        entries = plural(len(self.items), "entry")
+        return f"CatalogBrowser({entries}, selected={self.listing.value!r})"
+
+
+def _status(item: AssetInfo) -> str:
+    """The status word the list shows (a table registered directly has none)."""
+    if item.kind == "table":
+        return ""
+    return asset_word(item.status, materialized=item.last_materialized is not None)
 
 
 def _haystack(item: AssetInfo) -> str:
-    return " ".join([item.name, item.kind, item.status, *item.tags]).lower()
+    # The word the list shows, so a search finds what the user reads.
+    return " ".join([item.name, item.kind, _status(item), *item.tags]).lower()
 
 
 def _entry(item: AssetInfo) -> str:
@@ -151,8 +161,8 @@ def _entry(item: AssetInfo) -> str:
         return f"{item.name}  ·  table"
     parts = [item.name, item.kind]
     if item.rows is not None:
-        parts.append(f"{item.rows:,} rows")
-    parts.append(item.status.replace("_", " "))
+        parts.append(plural(item.rows, "row"))
+    parts.append(_status(item))
     if item.last_materialized is not None:
         parts.append(cell_text(item.last_materialized))
     return "  ·  ".join(parts)

@@ -98,8 +98,12 @@ class Session:
         ``ARCO_RUNS_FILE`` names, as the run starts: that is how the command knows which runs
         are its own, whatever other processes run on the same workspace meanwhile.
         """
-        return self.workspace.run(
-            selection, executor=self.executor(executor), observer=_runs_file_observer(), **kwargs
+        ws = self.workspace
+        return ws.run(
+            selection,
+            executor=self.executor(executor),
+            observer=_runs_file_observer(ws.scope.tenant, ws.scope.workspace),
+            **kwargs,
         )
 
     def defined(self, name: str) -> None:
@@ -132,14 +136,15 @@ class Session:
                 continue
 
 
-def _runs_file_observer() -> Callable[[Event], None] | None:
+def _runs_file_observer(tenant: str, workspace: str) -> Callable[[Event], None] | None:
     path = os.environ.get(RUNS_FILE_VARIABLE)
     if not path:
         return None
 
     def note(event: Event) -> None:
         if event.kind == "run" and event.payload.get("status") == "queued":
+            # With its workspace: a notebook may switch (%arco use --workspace tutorial-01).
             with open(path, "a", encoding="utf-8") as f:
-                f.write(f"{event.run_id}\n")
+                f.write(f"{event.run_id} {tenant} {workspace}\n")
 
     return note

@@ -118,8 +118,8 @@ def test_inspecting(arco: Arco, pipeline: Path, tmp_path: Path) -> None:
     assert json.loads(arco("sql", "select 1 as one", "--json").output) == [{"one": 1}]
     assert "total" in arco("sql", "select name from arco.assets").output
     assert arco("lineage", "total").output.splitlines() == [
-        "    <- numbers [succeeded, 3 rows]",
-        "* total [succeeded, 1 row]",
+        "    <- numbers [materialized, 3 rows]",
+        "* total [materialized, 1 row]",
     ]
     assert json.loads(arco("lineage", "total", "--format", "json").output)["focus"] == "total"
     assert arco("lineage", "total", "--format", "dot").output.startswith("digraph lineage {")
@@ -183,7 +183,8 @@ def test_doctor(arco: Arco, pipeline: Path, root: str) -> None:
         (["plan", "+"], "selection"),
         (["run", "--select", "nope"], "Unknown asset 'nope'"),
         (["run", "missing.py"], "No such notebook or module"),
-        (["sql", "select * from nowhere"], "nowhere does not exist"),
+        (["sql", "select * from nowhere"], "No table or asset named 'nowhere'"),
+        (["sql", "select * from totl"], "Did you mean 'total'"),
         (["show", "01m8dzzzzzzzzzzzzzzzzzzzzz"], "No run"),
         (["lineage", "total", "--up", "-1"], "-1 is not in the range"),
         (["plan", "total", "--partitions", "2024-01-01"], "no selected asset is partitioned"),

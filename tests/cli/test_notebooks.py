@@ -41,13 +41,49 @@ def test_a_notebook_runs_headless(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert [r["status"] for r in summary["runs"]] == ["succeeded"] * 3
-    ws = Workspace(root)
+    ws = Workspace(root, workspace="tutorial-01")  # the tutorial's own (%arco use)
     assert ws.read("revenue_by_customer").num_rows == 2
     again = run_arco("--root", root, "run", str(NOTEBOOKS / "01_quickstart.ipynb"), "--json")
     assert json.loads(again.stdout)["runs"] == [], "a second replay is all up to date"
+    said = run_arco("--root", root, "run", str(NOTEBOOKS / "01_quickstart.ipynb"))
+    assert said.returncode == 0, said.stderr
+    assert said.stdout == "01_quickstart.ipynb: everything is up to date (3 assets), nothing ran.\n"
     # The kernel process's own chatter (ipykernel's TCP warning) is not the user's business.
     assert "without encryption" not in result.stderr + again.stderr
     assert "IPKernelApp" not in result.stderr + again.stderr
+
+
+def test_a_replay_with_nothing_to_run_is_one_line(tmp_path: Path) -> None:
+    nb = _notebook(
+        tmp_path / "once.ipynb",
+        "%load_ext arco",
+        "%%asset one\nselect 1 as x",
+        "%%asset --description 'defined, not run' later --no-run\nselect x + 1 as y from one",
+        "%%asset one\nselect 1 as x",  # the same cell again: up to date, no run
+    )
+    root = str(tmp_path / "lake")
+    first = run_arco("--root", root, "run", str(nb))
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "Runs of once.ipynb"
+    assert lines[-1] == "1 run"
+    assert "  succeeded  " in lines[-2]
+    again = run_arco("--root", root, "run", str(nb))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == (
+        "once.ipynb: everything is up to date (1 asset; 1 asset defined with --no-run), "
+        "nothing ran.\n"
+    )
+    as_json = run_arco("--root", root, "run", str(nb), "--json")
+    assert json.loads(as_json.stdout) == {"notebook": str(nb), "runs": [], "error": None}
+    plain = _notebook(tmp_path / "plain.ipynb", "x = 1")
+    assert run_arco("--root", root, "run", str(plain)).stdout == (
+        "plain.ipynb: no %%asset cells, nothing ran.\n"
+    )
+    defined = _notebook(tmp_path / "defined.ipynb", "%load_ext arco", "%%asset d --no-run\n1")
+    assert run_arco("--root", root, "run", str(defined)).stdout == (
+        "defined.ipynb: nothing ran (1 asset defined with --no-run).\n"
+    )
 
 
 def test_a_kernel_that_dies_is_one_clear_error(tmp_path: Path) -> None:
@@ -97,6 +133,7 @@ def test_a_failing_cell_exits_1_with_the_users_traceback(tmp_path: Path) -> None
     assert divided.returncode == 1
     assert "ZeroDivisionError" in divided.stderr
     assert "1 / 0" in divided.stderr, "the traceback shows the failing line"
+    assert divided.stdout == "plain.ipynb: no runs started.\n", "not 'up to date': it failed"
     ws = Workspace(root)
     assert ws.read("fine").num_rows == 1, "what ran before is kept"
     assert [r.status for r in ws.runs()] == ["failed", "succeeded"]
@@ -126,7 +163,7 @@ def test_bad_notebook_targets(tmp_path: Path) -> None:
 
 
 def _fingerprint(root: str) -> dict[str, object]:
-    ws = Workspace(root)
+    ws = Workspace(root, workspace="tutorial-01")  # where the quickstart works
     ws.restore()
     latest = ws.latest_materializations()
     data = {}

@@ -8,6 +8,7 @@ import pytest
 
 from arco_nb import AssetNotFound, Workspace
 from arco_nb.flow.assets import Registry, asset, sql_asset
+from arco_nb.flow.lineage import COLOURS, to_dot
 
 
 @pytest.fixture
@@ -38,11 +39,21 @@ def test_lineage_after_a_run(ws: Workspace) -> None:
     assert edge.materialization_id == clean.materialization_id
     text = graph.to_text()
     assert text.splitlines() == [
-        "    <- raw [succeeded, 2 rows]",
-        "* clean [succeeded, 1 row]",
-        "    -> report [succeeded, 1 row]",
+        "    <- raw [materialized, 2 rows]",
+        "* clean [materialized, 1 row]",
+        "    -> report [materialized, 1 row]",
     ]
     assert json.loads(json.dumps(graph.to_json()))["focus"] == "clean"
+    # People read the asset's word; programs and colours keep the raw task status.
+    assert json.loads(json.dumps(graph.to_json()))["nodes"][0]["status"] == "succeeded"
+    dot = to_dot(graph)
+    assert dot.count("<br/>materialized<br/>") == 3
+    assert '"clean" [label=<<b>clean</b><br/><font point-size="9">sql · 1 row<br/>' in dot
+    assert f'fillcolor="{COLOURS["succeeded"]}"' in dot
+    again = ws.run()
+    assert {t.status for t in again.state.tasks.values()} == {"up_to_date"}
+    text = ws.lineage("clean", up=1, down=1).to_text()
+    assert "* clean [materialized, 1 row]" in text, "up to date is materialized too"
     wide = ws.lineage("report", up=2, down=0)
     assert [n.name for n in wide.nodes] == ["clean", "other", "raw", "report"]
 
@@ -52,5 +63,7 @@ def test_lineage_before_any_run(ws: Workspace) -> None:
     assert {n.status for n in graph.nodes} == {"never run"}
     assert all(e.materialization_id is None for e in graph.edges)
     assert str(graph).startswith("    <- ")
+    assert "* report [never materialized]" in str(graph)
+    assert "<br/>never materialized</font>>" in to_dot(graph)
     with pytest.raises(AssetNotFound, match="Did you mean 'clean'"):
         ws.lineage("clen")

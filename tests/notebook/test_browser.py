@@ -30,9 +30,9 @@ def test_lists_assets_and_tables(ws: Workspace) -> None:
     browser = CatalogBrowser(ws)
     assert browser.visible == ["orders", "orders_clean", "crm.customers"]
     labels = [label for label, _ in browser.listing.options]
-    assert labels[0].startswith("orders  ·  sql  ·  3 rows  ·  succeeded  ·  ")
+    assert labels[0].startswith("orders  ·  sql  ·  3 rows  ·  materialized  ·  ")
     assert labels[2] == "crm.customers  ·  table"
-    assert "3 of 2 assets and 1 tables shown" in browser.summary.value
+    assert "3 of 2 assets and 1 table shown" in browser.summary.value
     assert "Select an asset or table" in browser.panes["Schema"].value
 
 
@@ -44,8 +44,10 @@ def test_search_filters_by_name_kind_tag_and_status(ws: Workspace) -> None:
     assert browser.visible == ["crm.customers"]
     browser.search.value = "sales"
     assert browser.visible == ["orders"]
-    browser.search.value = "ORDERS succeeded"
+    browser.search.value = "ORDERS materialized"
     assert browser.visible == ["orders", "orders_clean"]
+    browser.search.value = "never materialized"
+    assert browser.visible == [], "a table registered directly has no status"
     browser.search.value = "nothing-like-this"
     assert browser.visible == []
     assert CatalogBrowser(ws, search="crm").visible == ["crm.customers"]

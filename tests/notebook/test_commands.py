@@ -21,25 +21,41 @@ def pipeline(ip: TestingShell) -> TestingShell:
     return ip
 
 
-def test_assets(pipeline: TestingShell) -> None:
+def test_assets(pipeline: TestingShell, root: str) -> None:
     table = pipeline.out("%arco assets")
     text = repr(table)
-    assert text.splitlines()[0].split() == [
+    assert list(table.columns) == [
         "asset",
         "kind",
         "deps",
         "partitions",
-        "last",
         "status",
         "rows",
-        "last",
-        "materialized",
+        "last materialized",
     ]
     assert [r[0] for r in table.rows] == ["clean", "raw", "report"]
-    assert table.rows[2][4] == "never run"
+    # raw's newest task was up to date (in clean's run), clean's succeeded: both materialized.
+    raw = {i.name: i.status for i in Workspace(root).assets(catalog_only=True)}
+    assert raw == {"clean": "succeeded", "raw": "up_to_date", "report": "never run"}
+    assert [r[4] for r in table.rows] == ["materialized", "materialized", "never materialized"]
     assert text.endswith("3 assets")
-    assert "<table" in table._repr_html_()
-    assert [r[0] for r in pipeline.out("%arco assets --tag finance").rows] == ["clean"]
+    assert "<th>status</th>" in table._repr_html_()
+    tagged = pipeline.out("%arco assets --tag finance")
+    assert [r[0] for r in tagged.rows] == ["clean"]
+    assert tagged.footer == "1 asset"
+
+
+def test_assets_says_failed_and_skipped(ip: TestingShell) -> None:
+    ip.run_cell("%%asset fine\nselect 1 as x")
+    ip.run_cell("%%asset boom --no-run --python\nraise ValueError('no data today')")
+    ip.run_cell("%%asset after --no-run\nselect * from boom")
+    with pytest.raises(UsageError, match="boom failed; skipped: after"):
+        ip.run_cell("%arco run")
+    shown = {r[0]: r[4] for r in ip.out("%arco assets").rows}
+    assert shown == {"after": "skipped", "boom": "failed", "fine": "materialized"}
+    runs = ip.out("%arco runs boom")
+    assert runs.rows[0][1] == "failed"
+    assert runs.footer == "1 run of boom"
 
 
 def test_plan_run_and_explain(pipeline: TestingShell) -> None:
@@ -51,6 +67,7 @@ def test_plan_run_and_explain(pipeline: TestingShell) -> None:
     assert ran.title.startswith("Run ")
     assert ran.title.endswith(" succeeded")
     assert ["report", "succeeded", "never materialized"] in [list(r) for r in ran.rows]
+    assert ["raw", "up to date", "up to date"] in [list(r) for r in ran.rows]
     assert "1 materialized, 2 up to date" in ran.footer
     forced = pipeline.out("%arco run raw --force")
     assert [list(r) for r in forced.rows] == [["raw", "succeeded", "forced"]]
@@ -104,9 +121,9 @@ def test_lineage(pipeline: TestingShell) -> None:
     assert "<svg" in bundle["image/svg+xml"]
     assert "clean" in bundle["image/svg+xml"]
     assert bundle["text/plain"].splitlines() == [
-        "    <- raw [up to date, 5 rows]",
-        "* clean [succeeded, 4 rows]",
-        "    -> report [never run]",
+        "    <- raw [materialized, 5 rows]",
+        "* clean [materialized, 4 rows]",
+        "    -> report [never materialized]",
     ]
     with pytest.raises(UsageError, match="Unknown asset"):
         pipeline.run_cell("%arco lineage nope")
@@ -121,7 +138,7 @@ def test_lineage_without_dot_falls_back_to_text(
     first, *tree = bundle["text/plain"].splitlines()
     assert "`dot` program is not installed" in first
     assert "apt-get install graphviz" in first
-    assert "* clean [succeeded, 4 rows]" in tree
+    assert "* clean [materialized, 4 rows]" in tree
 
 
 def test_workspace_lineage_displays_itself(pipeline: TestingShell, root: str) -> None:
@@ -146,6 +163,7 @@ def test_sql(pipeline: TestingShell) -> None:
 def test_history(pipeline: TestingShell) -> None:
     history = pipeline.out("%arco history")
     assert [r[0] for r in history.rows][:2] == [len(history.rows), len(history.rows) - 1]
+    assert history.footer == f"{len(history.rows)} of {len(history.rows)} versions"
     changes = " ".join(r[3] for r in history.rows)
     assert "define_asset asset:report" in changes
     assert len(pipeline.out("%arco history --limit 1").rows) == 1
@@ -155,6 +173,8 @@ def test_compact(pipeline: TestingShell) -> None:
     text = repr(pipeline.out("%arco compact"))
     assert text.startswith("Compacted ")
     assert "events" in text
+    again = repr(pipeline.out("%arco compact"))
+    assert again.startswith("Compacted 0 events from 0 inbox objects into 0 Parquet parts")
     with pytest.raises(UsageError, match="takes no arguments"):
         pipeline.run_cell("%arco compact now")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from arco_nb.catalog.vocabulary import asset_word, plural
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.display import Table
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 @magic_arguments()
 @argument("--tag", help="Only assets with this tag.")
 def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: ARG001
-    """Defined assets with their latest status, rows and materialization time."""
+    """Defined assets with their status, rows and latest materialization time."""
     args = parse_argstring(command, line)
     infos = [i for i in session.workspace.assets() if not args.tag or args.tag in i.tags]
     rows = [
@@ -24,14 +25,14 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
             i.kind,
             i.deps,
             i.partitions,
-            i.status.replace("_", " "),
+            asset_word(i.status, materialized=i.last_materialized is not None),
             i.rows,
             i.last_materialized,
         ]
         for i in infos
     ]
     return Table(
-        ["asset", "kind", "deps", "partitions", "last status", "rows", "last materialized"],
+        ["asset", "kind", "deps", "partitions", "status", "rows", "last materialized"],
         rows,
-        footer=f"{len(rows)} assets",
+        footer=plural(len(rows), "asset"),
     )

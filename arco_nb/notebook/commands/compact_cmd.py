@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from arco_nb.catalog.vocabulary import plural
 from arco_nb.notebook.display import Message
 
 if TYPE_CHECKING:
@@ -19,7 +20,9 @@ def command(session: Session, line: str, cell: str | None) -> Message:  # noqa: 
         raise UsageError(f"%arco compact takes no arguments, not {line.strip()!r}")
     result = session.workspace.compact()
     return Message(
-        f"Compacted {result.events} events from {result.inbox_objects} inbox objects into "
-        f"{result.parts_written} Parquet parts; collected {result.inbox_deleted} inbox objects "
-        f"and {result.parts_deleted} parts past the grace period."
+        f"Compacted {plural(result.events, 'event')} from "
+        f"{plural(result.inbox_objects, 'inbox object')} into "
+        f"{plural(result.parts_written, 'Parquet part')}; collected "
+        f"{plural(result.inbox_deleted, 'inbox object')} and "
+        f"{plural(result.parts_deleted, 'part')} past the grace period."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from arco_nb.catalog.vocabulary import plural
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.display import Table
 
@@ -31,5 +32,5 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
     return Table(
         ["version", "committed at", "author", "changes"],
         rows,
-        footer=f"{len(shown)} of {len(history)} versions",
+        footer=f"{len(shown)} of {plural(len(history), 'version')}",
     )

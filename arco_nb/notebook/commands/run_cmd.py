@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from arco_nb.catalog.vocabulary import state_word
 from arco_nb.core.settings import EXECUTORS
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.asset_magic import raise_if_failed
@@ -36,11 +37,11 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
     rows = []
     for task in result.plan.tasks:
         state = result.state.tasks[task.key]
-        rows.append([task.label, (state.status or "").replace("_", " "), task.reason])
+        rows.append([task.label, state_word(state.status or ""), task.reason])
     ran = sum(1 for t in result.plan.tasks if t.will_run)
     return Table(
         ["task", "status", "reason"],
         rows,
-        title=f"Run {result.run_id} {result.status}",
+        title=f"Run {result.run_id} {state_word(result.status)}",
         footer=f"{ran} materialized, {len(rows) - ran} up to date, in {elapsed * 1000:.0f} ms",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from arco_nb.catalog.vocabulary import plural, state_word
 from arco_nb.notebook.arguments import argument, magic_arguments, parse_argstring
 from arco_nb.notebook.display import Table
 
@@ -22,12 +23,18 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
         session.workspace.registry.get(args.name)  # AssetNotFound, with close matches
     runs = session.workspace.runs(asset=args.name or None, limit=max(int(args.limit), 0))
     rows = [
-        [r.run_id, r.status, r.queued_at, r.materialized, r.up_to_date, ", ".join(r.failed)]
+        [
+            r.run_id,
+            state_word(r.status),
+            r.queued_at,
+            r.materialized,
+            r.up_to_date,
+            ", ".join(r.failed),
+        ]
         for r in runs
     ]
     return Table(
         ["run", "status", "queued at", "materialized", "up to date", "failed"],
         rows,
-        footer=f"{len(rows)} run{'' if len(rows) == 1 else 's'}"
-        + (f" of {args.name}" if args.name else ""),
+        footer=plural(len(rows), "run") + (f" of {args.name}" if args.name else ""),
     )
