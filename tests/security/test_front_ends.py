@@ -670,7 +670,10 @@ def test_quoted_root_in_arco_use_goes_where_it_says(lake: Lake, ip: TestingShell
     workspace = _scratch()
     before = lake.beside()
     message = ip.out(f"%arco use '{lake.root}' --tenant 'acme' --workspace \"{workspace}\"")
-    assert str(message) == f"Arco metadata now in {lake.root} (tenant acme, workspace {workspace})"
+    assert str(message) == (
+        f"Arco metadata now in {lake.root} (tenant acme, workspace {workspace}), "
+        "from this notebook's setting (%arco use, %config Arco.root)"
+    )
     ip.out('%%asset quoted --description "in quotes"\nselect 1 as x\n')
     assert _diff(before, lake.beside()) == []  # nothing in the working directory
     mine = f"tenants/acme/workspaces/{workspace}"
