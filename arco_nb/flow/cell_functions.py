@@ -18,7 +18,7 @@ from typing import Any
 
 from arco_nb.core.errors import AssetDefinitionError
 
-__all__ = ["CellFunction", "SourceFunction", "filename"]
+__all__ = ["CellFunction", "SourceFunction", "filename", "unshippable"]
 
 # What IPython puts in every namespace: never what a cell means by a name.
 _SHELL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
@@ -158,3 +158,27 @@ class SourceFunction:
 
 def _source(name: str, code: str, function: str, namespace: dict[str, Any]) -> Any:
     return SourceFunction(name, code, function=function, namespace=namespace)
+
+
+def unshippable(fn: Any) -> str | None:
+    """Why ``fn`` cannot be sent to another process (a Dask worker), or ``None`` if it can.
+
+    A cell or restored function names the notebook values that do not pickle; any other
+    function (an ``@asset`` defined in the notebook) gets cloudpickle's own reason.
+    """
+    import cloudpickle
+
+    if isinstance(fn, CellFunction | SourceFunction):
+        used = _used(parse_python(fn.asset, fn.code), fn.namespace, getattr(fn, "params", ()))
+        bad = []
+        for name, value in used.items():
+            try:
+                cloudpickle.dumps(value)
+            except Exception as exc:  # pickling raises many kinds (TypeError, PicklingError...)
+                bad.append(f"{name} ({type(value).__name__}: {exc})")
+        return "it uses notebook values that cannot be sent: " + "; ".join(bad) if bad else None
+    try:
+        cloudpickle.dumps(fn)
+    except Exception as exc:
+        return f"its function cannot be sent: {exc}"
+    return None

@@ -188,6 +188,7 @@ class _Scheduler:
         self.outcome: dict[Key, str] = {}
         self.attempts: dict[Key, int] = {}
         self.running: dict[Any, Key] = {}  # concurrent or Dask futures -> task
+        self.shippable: set[Key] = set()  # checked once: a retry sends the same function
         self.retry_at: dict[Key, float] = {}  # monotonic time a retry is due
         self.blocking: dict[Key, int] = {}
         self.dependents: dict[Key, list[Key]] = {}
@@ -247,6 +248,22 @@ class _Scheduler:
         self.run.emit("task", *key, status="running", attempt=self.attempts[key])
         inputs = [(a, p, self.outputs[(a, p)]) for a, p in task.inputs]
         spec = self.graph.specs[task.asset]
+        if self.pool.name == "dask" and spec.kind == "python" and key not in self.shippable:
+            from arco_nb.flow.cell_functions import unshippable
+
+            # Checked here, not left to Dask: its error names none of the user's values.
+            problem = unshippable(spec.fn)
+            if problem is not None:
+                error = (
+                    f"{task.asset} cannot run on Dask workers: {problem}. Create such values "
+                    "inside the cell or function, or run with executor='inline' or 'threads'"
+                )
+                self.run.emit(
+                    "task", *key, status="failed", attempt=self.attempts[key], error=error
+                )
+                self._finish(key, "failed")
+                return
+            self.shippable.add(key)
         future = self.pool.submit(
             materialize,
             spec,

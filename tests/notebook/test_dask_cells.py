@@ -68,3 +68,21 @@ def test_a_python_cell_runs_on_dask_workers(dask_shell: TestingShell, tmp_path: 
     assert ws.read("scaled").to_pydict() == {"x": [3, 6]}
     succeeded = ws.sql("select count(*) from arco.runs where status = 'succeeded'").fetchall()
     assert succeeded == [(2,)]
+
+
+def test_a_cell_using_a_value_that_cannot_travel_fails_naming_it(
+    dask_shell: TestingShell, tmp_path: Path
+) -> None:
+    from IPython.core.error import UsageError
+
+    dask_shell.run_cell("import threading\nLOCK = threading.Lock()")
+    dask_shell.run_cell("%%asset base\nselect 1 as x")
+    with pytest.raises(UsageError, match="locked failed"):
+        dask_shell.run_cell("%%asset locked --deps base\nwith LOCK:\n    out = base\nout")
+    ws = Workspace(str(tmp_path / "lake"))
+    [(error,)] = ws.sql(
+        "select error from arco.task_runs where asset = 'locked' and status = 'failed'"
+    ).fetchall()
+    assert error.startswith("locked cannot run on Dask workers: it uses notebook values that")
+    assert "LOCK (lock: cannot pickle" in error
+    assert "executor='inline'" in error
