@@ -90,21 +90,38 @@ class Session:
         return executor_name(choice or self.settings.executor)
 
     def run(
-        self, selection: str | None = None, *, executor: str | None = None, **kwargs: Any
+        self,
+        selection: str | None = None,
+        *,
+        executor: str | None = None,
+        progress: bool = False,
+        **kwargs: Any,
     ) -> RunResult:
-        """Run in this session's workspace (``Workspace.run``) with its executor.
+        """Run in this session's workspace (``Workspace.run``) with its executor; with
+        ``progress``, a live display of the run's tasks in a kernel (emptied when it ends).
 
         Under ``arco run NOTEBOOK``, each run's id is also appended to the file that
         ``ARCO_RUNS_FILE`` names, as the run starts: that is how the command knows which runs
         are its own, whatever other processes run on the same workspace meanwhile.
         """
         ws = self.workspace
-        return ws.run(
-            selection,
-            executor=self.executor(executor),
-            observer=_runs_file_observer(ws.scope.tenant, ws.scope.workspace),
-            **kwargs,
-        )
+        observers = [_runs_file_observer(ws.scope.tenant, ws.scope.workspace)]
+        shown = None
+        if progress:
+            from arco_nb.notebook.progress import run_progress
+
+            shown = run_progress(self.shell)
+            observers.append(shown)
+        try:
+            return ws.run(
+                selection,
+                executor=self.executor(executor),
+                observer=_fan_out([o for o in observers if o is not None]),
+                **kwargs,
+            )
+        finally:
+            if shown is not None:
+                shown.close()
 
     def defined(self, name: str) -> None:
         """A cell defined ``name`` in this session's workspace."""
@@ -134,6 +151,17 @@ class Session:
                 browser.refresh()
             except ArcoError:  # a browser must never break the cell that materialized
                 continue
+
+
+def _fan_out(observers: list[Callable[[Event], None]]) -> Callable[[Event], None] | None:
+    if len(observers) < 2:
+        return observers[0] if observers else None
+
+    def each(event: Event) -> None:
+        for observer in observers:
+            observer(event)
+
+    return each
 
 
 def _runs_file_observer(tenant: str, workspace: str) -> Callable[[Event], None] | None:

@@ -30,6 +30,7 @@ def command(session: Session, line: str, cell: str | None) -> Table:  # noqa: AR
         partitions=args.partitions,
         force=args.force,
         executor=args.executor,
+        progress=True,
     )
     elapsed = time.perf_counter() - started
     session.changed()
