@@ -50,6 +50,18 @@ class CompactionResult:
     inbox_deleted: int
     parts_deleted: int  # merged-away or orphaned parts, and replaced latest indexes
 
+    def describe(self) -> str:
+        """One sentence for people (``arco compact``, ``%arco compact``)."""
+        from arco_nb.catalog.vocabulary import plural
+
+        return (
+            f"Compacted {plural(self.events, 'event')} from "
+            f"{plural(self.inbox_objects, 'inbox object')} into "
+            f"{plural(self.parts_written, 'Parquet part')}; collected "
+            f"{plural(self.inbox_deleted, 'inbox object')} and "
+            f"{plural(self.parts_deleted, 'part')} past the grace period."
+        )
+
 
 def compact(log: EventLog, *, now: dt.datetime | None = None) -> CompactionResult:
     """Fold the uncompacted inbox into new Parquet parts, merge parts level by level, and

@@ -72,11 +72,7 @@ def compact(settings: Settings, as_json: bool) -> None:
     if as_json:
         click.echo(to_json(result))
         return
-    click.echo(
-        f"Compacted {result.events} events from {result.inbox_objects} inbox objects into "
-        f"{result.parts_written} Parquet parts; deleted {result.inbox_deleted} inbox objects "
-        f"and {result.parts_deleted} parts past the grace period."
-    )
+    click.echo(result.describe())
 
 
 @click.command()

@@ -108,3 +108,15 @@ def test_the_docstring_tables_list_every_word() -> None:
         assert word in doc
     for word in {*ASSET_WORDS.values(), "never materialized"}:
         assert word in doc
+
+
+def test_a_compaction_is_described_in_words() -> None:
+    from arco_nb.catalog.compaction import CompactionResult
+
+    one = CompactionResult(
+        1, inbox_objects=1, events=1, parts_written=1, inbox_deleted=0, parts_deleted=2
+    )
+    assert one.describe() == (
+        "Compacted 1 event from 1 inbox object into 1 Parquet part; collected 0 inbox objects "
+        "and 2 parts past the grace period."
+    )

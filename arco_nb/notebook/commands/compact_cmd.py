@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arco_nb.catalog.vocabulary import plural
 from arco_nb.notebook.display import Message
 
 if TYPE_CHECKING:
@@ -18,11 +17,4 @@ def command(session: Session, line: str, cell: str | None) -> Message:  # noqa: 
         from IPython.core.error import UsageError
 
         raise UsageError(f"%arco compact takes no arguments, not {line.strip()!r}")
-    result = session.workspace.compact()
-    return Message(
-        f"Compacted {plural(result.events, 'event')} from "
-        f"{plural(result.inbox_objects, 'inbox object')} into "
-        f"{plural(result.parts_written, 'Parquet part')}; collected "
-        f"{plural(result.inbox_deleted, 'inbox object')} and "
-        f"{plural(result.parts_deleted, 'part')} past the grace period."
-    )
+    return Message(session.workspace.compact().describe())
