@@ -127,22 +127,56 @@ class Workspace:
     @cached_property
     def _sql(self) -> MetadataSQL:
         from arco_nb.catalog.sql import MetadataSQL
+        from arco_nb.flow.asset_tables import WorkspaceAssets
 
-        return MetadataSQL(self.catalog, self.events)
+        assets = WorkspaceAssets(self.latest_materializations, self.registry, self.catalog)
+        return MetadataSQL(self.catalog, self.events, assets)
 
     def sql(self, query: str, params: Sequence[object] | None = None) -> duckdb.DuckDBPyRelation:
-        """Run read-only DuckDB SQL over the ``arco.*`` views of this workspace's metadata;
-        ``?`` placeholders take ``params`` (``ws.sql("... where asset = ?", ["orders"])``).
+        """Run read-only DuckDB SQL over this workspace's assets and its ``arco.*`` metadata
+        views.
 
-        The query runs in the SQL sandbox: it reads these views and nothing else (no files,
-        URLs, ``ATTACH`` or extensions), and only statements that read are accepted.
+        Each asset with data is a table named after the asset that holds what
+        :meth:`read` returns: the latest materialization, or for a partitioned asset the
+        latest materialization of each partition of its current definition, with a
+        ``partition`` column (text) holding the key. An asset that has a ``partition`` column
+        of its own keeps it, and the key is in ``arco_partition`` instead. Only the assets a
+        query names are looked up, so the cost of a query does not grow with the number of
+        assets. The metadata views (``arco.runs``, ``arco.materializations``, ...) live in
+        schema ``arco``: an asset named ``runs`` is ``runs``, the view is ``arco.runs``.
+
+        The query runs in the SQL sandbox: it reads these tables and views and nothing else
+        (no files of other workspaces, no URLs, ``ATTACH`` or extensions), and only
+        statements that read are accepted.
+
+        Parameters
+        ----------
+        query
+            DuckDB SQL. Asset names that are SQL keywords are quoted (``select * from
+            "order"``); names are compared without case.
+        params
+            Values for ``?`` placeholders (``ws.sql("... where asset = ?", ["orders"])``).
+
+        Returns
+        -------
+        duckdb.DuckDBPyRelation
+            The result, already computed (``.fetchall()``, ``.pl()``, ``.to_arrow_table()``).
 
         Raises
         ------
         QueryRefused
-            A statement that is not a read, or that reaches outside the workspace's metadata.
+            A statement that is not a read, or that reaches outside the workspace.
         QueryError
-            A syntax error, or an unknown view or column.
+            A syntax error; an unknown table (with close asset names suggested), view or
+            column; or an asset with no data to read yet.
+        CorruptObject
+            A metadata or data file that is not readable Parquet.
+
+        Examples
+        --------
+        >>> ws.sql("select count(*) from orders").fetchall()  # doctest: +SKIP
+        [(3,)]
+        >>> ws.sql("select * from sales where partition = ?", ["2024-01-03"])  # doctest: +SKIP
         """
         return self._sql.sql(query, params)
 

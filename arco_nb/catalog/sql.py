@@ -9,6 +9,9 @@ needs no DuckDB extension (``docs/adr/0007-sql-over-metadata.md``).
 
 The view names and columns are a public contract: add columns freely, rename or remove only
 through the deprecation policy.
+
+Given an :class:`~arco_nb.catalog.asset_sql.AssetSource`, each asset's latest data is also a
+table named after the asset, bound only when a query names it (:mod:`arco_nb.catalog.asset_sql`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from arco_nb.core.settings import DEFAULT_RUN_LEASE
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+    from arco_nb.catalog.asset_sql import AssetSource, AssetViews, TableRefs
 
 __all__ = ["METADATA_VIEWS", "MetadataSQL", "view_sources"]
 
@@ -145,6 +150,7 @@ def view_sources(view: str) -> tuple[str, tuple[str, ...]]:
 
 
 _METADATA_DIRS = ("catalog/snapshots", "events/compacted")
+_DATA_DIR = "data"  # asset tables read the workspace's data files (local roots)
 _WHERE = "Metadata SQL"
 _VIEWS_HINT = "Metadata views: " + ", ".join(f"arco.{v}" for v in METADATA_VIEWS)
 
@@ -157,10 +163,14 @@ class MetadataSQL:
     """A DuckDB connection whose ``arco`` schema shows one workspace's metadata.
 
     Views are refreshed before every query: Tier 1 when the catalog version moved, Tier 2 when
-    a compaction committed, and the fresh inbox every time.
+    a compaction committed, and the fresh inbox every time. With ``assets``, the assets a query
+    names are tables too, each bound to its latest data (:mod:`arco_nb.catalog.asset_sql`).
     """
 
-    def __init__(self, catalog: Catalog, events: EventLog) -> None:
+    def __init__(
+        self, catalog: Catalog, events: EventLog, assets: AssetSource | None = None
+    ) -> None:
+        from arco_nb.catalog.asset_sql import AssetViews
         from arco_nb.core.sandbox import sandboxed_connection
 
         self.catalog = catalog
@@ -168,13 +178,17 @@ class MetadataSQL:
         self._local = catalog.store.protocol == "file"
         store = catalog.store
         # The views read these directories on local roots; nothing else is reachable, and other
-        # roots hand DuckDB Arrow tables, so there it reads no file at all.
-        read_dirs = [store.path(d) for d in _METADATA_DIRS] if self._local else []
+        # roots hand DuckDB Arrow tables and datasets, so there it reads no file at all.
+        dirs = _METADATA_DIRS + ((_DATA_DIR,) if assets is not None else ())
+        read_dirs = [store.path(d) for d in dirs] if self._local else []
         self.con = sandboxed_connection(read_dirs)
         self._lock = threading.Lock()
         self._tier1_version = -1
         self._facts: dict[str, pa.Table] = {}
         self._views = False
+        self.assets: AssetViews | None = None
+        if assets is not None:
+            self.assets = AssetViews(self.con, store, assets)
         self.con.execute("CREATE SCHEMA arco")
 
     def sql(self, query: str, params: Sequence[object] | None = None) -> duckdb.DuckDBPyRelation:
@@ -189,7 +203,9 @@ class MetadataSQL:
         QueryRefused
             A statement that is not a read, or an attempt to reach a file or URL.
         QueryError
-            A syntax error, or an unknown view or column.
+            A syntax error, an unknown table, view or column, or an asset with no data yet.
+        CorruptObject
+            A metadata or data file that is not readable Parquet.
         """
         import duckdb
 
@@ -197,8 +213,11 @@ class MetadataSQL:
 
         with self._lock:
             check_read_only(self.con, query, where=_WHERE)
+            refs: TableRefs | None = None
             try:
                 self.refresh()  # DuckDB reads a local file's footer here: damage shows now
+                if self.assets is not None:
+                    refs = self.assets.bind(query)
                 # Run it now, under the lock: a lazy relation would run later, against views
                 # another thread may be rebuilding. The result is an Arrow-backed relation.
                 relation = self.con.sql(query, params=params)
@@ -210,6 +229,8 @@ class MetadataSQL:
             except duckdb.Error as exc:
                 if (key := self._damaged_file(exc)) is not None:
                     raise damaged(key, exc) from None
+                if self.assets is not None and (name := self.assets.unknown(exc, refs)):
+                    raise self.assets.unknown_error(name, METADATA_VIEWS) from None
                 raise query_error(exc, where=_WHERE, hint=_VIEWS_HINT) from None
 
     def _damaged_file(self, exc: Exception) -> str | None:

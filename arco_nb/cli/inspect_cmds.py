@@ -198,7 +198,11 @@ def history(settings: Settings, limit: int, as_json: bool) -> None:
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
 @pass_settings
 def sql(settings: Settings, query: str, as_json: bool, as_csv: bool) -> None:
-    """DuckDB SQL over the arco.* metadata views."""
+    """Read-only DuckDB SQL over the assets and the arco.* metadata views.
+
+    Each asset with data is a table named after it (its latest data, with a `partition`
+    column when partitioned): arco sql "select * from orders".
+    """
     if as_json and as_csv:
         raise CliError("Pass --json or --csv, not both")
     relation = settings.open(restore=False).sql(query)

@@ -119,6 +119,8 @@ def forms(t: TwoTenants, key: str) -> dict[str, str]:
         "up from acme's snapshots": f"{mine}/{UP}/{GLOBEX}/{key}",
         "up from acme's commit": f"{commit_dir}/../{UP}/{GLOBEX}/{key}",
         "up from acme's compacted": f"{t.url('acme', 'events/compacted')}/{UP}/{GLOBEX}/{key}",
+        # acme's data folder is readable too (its asset tables read it): 4 levels to tenants/
+        "up from acme's data": f"{t.url('acme', 'data')}/{UP.removeprefix('../')}/{GLOBEX}/{key}",
         "percent-encoded name": direct.replace("/globex/", "/%67lobex/"),
         "percent-encoded dots": f"{mine}/{'/'.join(['%2e%2e'] * 5)}/{GLOBEX}/{key}",
         "double slashes": direct.replace("/tenants/", "//tenants//"),
@@ -144,7 +146,8 @@ def test_reading_globex_files_is_refused(two_tenants: TwoTenants, target: str) -
     if t.backend == "s3":  # slower; and there the engine reads no file, whatever its name
         readers = readers[:2]
         named = {k: v for k, v in named.items() if "commit" not in k and "compacted" not in k}
-    strict = [r.format(named[f]) for r in readers for f in ("direct", "up from acme's snapshots")]
+    starts = ("direct", "up from acme's snapshots", "up from acme's data")
+    strict = [r.format(named[f]) for r in readers for f in starts]
     # Names that point nowhere may also fail as "no such file" (QueryError).
     loose = [readers[0].format(path) for path in named.values()]
     with t.untouched():
@@ -179,21 +182,24 @@ def test_acme_reads_its_own_metadata_files_only_where_the_design_says(
     two_tenants: TwoTenants,
 ) -> None:
     """The positive control: on local disk the sandbox lets a tenant read its own snapshot and
-    compacted Parquet by path (DESIGN §4, "metadata as files"), so refusals above are about
-    *whose* file it is. On S3 the engine reads no file at all."""
+    compacted Parquet by path (DESIGN §4, "metadata as files"), and its own data files (which
+    its asset tables read, ADR 0024), so refusals above are about *whose* file it is. On S3
+    the engine reads no file at all."""
     t = two_tenants
     own = [t.url("acme", snapshot_key(t.acme, "namespaces"))]
     own.append(t.url("acme", t.key("acme", "events/compacted/run_transitions/*")))
+    own.append(t.url("acme", t.key("acme", "data/orders/_/*")))
     queries = [f"select * from read_parquet('{path}')" for path in own]
     with t.untouched():
         if t.backend == "local":
             rows = t.acme.sql(queries[0]).fetchall()
             assert any(SECRETS["acme"] in str(row) for row in rows)
             assert t.acme.sql(queries[1]).fetchall()
+            assert SECRETS["acme"] in str(t.acme.sql(queries[2]).fetchall())
         else:
             assert refused(t.acme, queries) == {}
-        # Its own data files, commit log and inbox are not metadata views' files: refused.
-        others = ["data/orders/_/*", "catalog/_log/*", "events/inbox/*"]
+        # Its commit log and inbox are read by no view: refused.
+        others = ["catalog/_log/*", "events/inbox/*"]
         paths = [t.url("acme", t.key("acme", pattern)) for pattern in others]
         assert refused(t.acme, [f"select * from read_blob('{p}')" for p in paths]) == {}
 

@@ -15,7 +15,7 @@ __all__ = ["COMMANDS", "load"]
 
 #: name -> one line of help, in the order ``%arco help`` lists them
 COMMANDS: dict[str, str] = {
-    "use": "use ROOT [--tenant T] [--workspace W]   switch to another root or workspace",
+    "use": "use [ROOT] [--tenant T] [--workspace W] switch root, tenant or workspace",
     "assets": "assets                                 defined assets and their latest state",
     "plan": "plan [SEL] [--partitions P] [--force]  what a run would do, and why",
     "run": "run [SEL] [--partitions P] [--force]   materialize what is missing or stale",
@@ -23,7 +23,7 @@ COMMANDS: dict[str, str] = {
     "explain": "explain NAME [--partitions P]          why NAME would run or be skipped",
     "lineage": "lineage NAME [--up N] [--down N]       lineage graph around NAME",
     "catalog": "catalog                                the catalog browser",
-    "sql": "sql QUERY   (or %%arco sql)            SQL over the arco.* metadata views",
+    "sql": "sql [NAME <<] QUERY  (or %%arco sql)   SQL over the assets and arco.* views",
     "history": "history [--limit N]                    catalog versions, newest first",
     "compact": "compact                                compact the event log into Parquet",
     "help": "help                                   this list",
