@@ -397,7 +397,36 @@ class Workspace:
         by reason when there are many). ``asset`` is one name, not a selection."""
         self._graph().require(asset)  # AssetNotFound, with close matches
         plan = self.plan(asset, partitions=partitions)
-        return plan.explain_asset(asset)
+        return plan.explain_asset(asset, changed=self._changed_upstream(plan, asset, partitions))
+
+    def _changed_upstream(
+        self, plan: Plan, asset: str, partitions: str | None, *, detail: int = 5
+    ) -> dict[tuple[str, str], list[str]]:
+        """For each task of ``asset`` that runs because an upstream changed: the upstream
+        assets whose fingerprint now differs from the one its previous materialization read
+        (the lineage of that materialization says what it read)."""
+        stale = [t for t in plan.tasks if t.asset == asset and t.reason == "upstream changed"]
+        if not stale or len([t for t in plan.tasks if t.asset == asset]) > detail:
+            return {}
+        now = {t.key: t.fingerprint for t in self.plan(f"+{asset}", partitions=partitions).tasks}
+        marks = ", ".join("?" for _ in stale)
+        read: dict[str, dict[tuple[str, str], str]] = {}
+        for mid, up, part, fingerprint in self.sql(
+            "select l.materialization_id, l.input_asset, l.input_partition, m.fingerprint "
+            "from arco.lineage l left join arco.materializations m "
+            "on m.materialization_id = l.input_materialization_id "
+            f"where l.materialization_id in ({marks})",
+            [t.previous for t in stale],
+        ).fetchall():
+            read.setdefault(mid, {})[(up, part)] = fingerprint
+        changed = {}
+        for task in stale:
+            before = read.get(task.previous, {})
+            names = {a for a, p in task.inputs if before.get((a, p)) != now.get((a, p))}
+            names |= {a for a, p in before if (a, p) not in task.inputs}  # no longer read
+            if names:
+                changed[task.key] = sorted(names)
+        return changed
 
     def _graph(self) -> AssetGraph:
         """The validated graph of :attr:`registry`, rebuilt only when the definitions change."""

@@ -78,14 +78,17 @@ class Task:
             "missing": list(self.missing),
         }
 
-    def explain(self) -> str:
-        """One sentence a user understands."""
+    def explain(self, changed: Sequence[str] | None = None) -> str:
+        """One sentence a user understands; ``changed`` names the upstream assets that changed
+        (what the lineage of the previous materialization says), else every upstream is named."""
         where = self.label
+        upstream = ", ".join(changed if changed else self.deps)
+        which = "upstream assets" if changed and len(changed) > 1 else "an upstream asset"
         because = {
             "never materialized": "it has never been materialized",
             "code changed": f"its code changed since materialization {self.previous}",
-            "upstream changed": "an upstream asset changed since materialization "
-            f"{self.previous} (" + ", ".join(self.deps) + ")",
+            "upstream changed": f"{which} changed since materialization "
+            f"{self.previous} ({upstream})",
             "forced": "the run was forced",
             "up to date": f"materialization {self.previous} is up to date",
         }[self.reason]
@@ -153,12 +156,19 @@ class Plan:
         lines.append(f"{len(self.to_run)} to run, {skipped} up to date ({self.plan_id}).")
         return "\n".join(lines)
 
-    def explain_asset(self, asset: str, *, detail: int = 5) -> str:
+    def explain_asset(
+        self,
+        asset: str,
+        *,
+        detail: int = 5,
+        changed: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    ) -> str:
         """Why ``asset`` runs or is skipped: one line per task, or, past ``detail`` partitions,
-        a count per reason with a few of the keys."""
+        a count per reason with a few of the keys. ``changed`` names, per task, the upstream
+        assets that changed (see :meth:`Task.explain`)."""
         tasks = [t for t in self.tasks if t.asset == asset]
         if len(tasks) <= detail:
-            return "\n".join(t.explain() for t in tasks)
+            return "\n".join(t.explain((changed or {}).get(t.key)) for t in tasks)
         by_reason: dict[str, list[str]] = {}
         for task in tasks:
             by_reason.setdefault(task.reason, []).append(task.partition)

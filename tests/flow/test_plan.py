@@ -174,3 +174,26 @@ def test_the_unpartitioned_shortcut_plans_what_the_general_planner_does(
         assert _unpartitioned_tasks(graph, selected, latest, force) == _tasks(
             graph, selected, latest, force, partitions=None, today=None, max_partitions=10_000
         )
+
+
+def test_explain_names_only_the_upstream_that_changed(memory_root: str) -> None:
+    """``report`` reads ``by_customer`` and ``visits``; only ``visits`` changed, and the
+    lineage of report's materialization says what it read, so explain names ``visits`` alone."""
+    registry = Registry()
+    sql_asset("by_customer", "select 1 as c", registry=registry)
+    sql_asset("visits", "select 1 as v", registry=registry)
+    sql_asset("report", "select * from by_customer, visits", registry=registry)
+    ws = Workspace(memory_root, registry=registry)
+    ws.run()
+    sql_asset("visits", "select 2 as v", registry=registry)
+    said = ws.explain("report")
+    assert said.endswith("(visits).")
+    assert "an upstream asset changed since materialization" in said
+    sql_asset("by_customer", "select 2 as c", registry=registry)
+    assert ws.explain("report").endswith(
+        "upstream assets changed since materialization "
+        f"{ws.plan('report').task('report').previous} "
+        "(by_customer, visits)."
+    )
+    ws.run()
+    assert "is skipped" in ws.explain("report")
