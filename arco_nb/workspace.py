@@ -337,18 +337,46 @@ class Workspace:
         maybe_compact(self.events, threshold=self.settings.auto_compact)
         return result
 
-    def read(self, asset: str, partition: str | None = None) -> pa.Table:
+    def read(
+        self,
+        asset: str,
+        partition: str | None = None,
+        *,
+        as_of: str | int | dt.datetime | None = None,
+    ) -> pa.Table:
         """The data of ``asset``'s latest materialization, as an Arrow table.
 
-        For a partitioned asset: the latest materialization of ``partition``, or of every
-        partition (in key order) when it is ``None``. Partitions of an earlier definition of
-        the asset (before its partitions changed) are left out.
+        Parameters
+        ----------
+        asset
+            The asset's name.
+        partition
+            For a partitioned asset: the latest materialization of ``partition``, or of every
+            partition (in key order) when it is ``None``. Partitions of an earlier definition
+            of the asset (before its partitions changed) are left out.
+        as_of
+            Read the asset as it was at a point of the workspace's life: a run id (as that
+            run left it), a catalog version (``int``, as of its commit), or a time (an aware
+            ``datetime`` or ISO 8601 text). Every partition materialized by then is read,
+            whatever the asset's definition is now.
+
+        Raises
+        ------
+        AssetNotFound, ConfigError, RunNotFound
+            An unknown asset; nothing to read (at that point); a run id of no run here.
         """
         from arco_nb.flow.materialize import read_data
         from arco_nb.flow.status import readable
 
-        spec = self.registry.get(asset) if asset in self.registry else None
-        parts = readable(self.latest_materializations(), asset, spec, partition)
+        if as_of is None:
+            spec = self.registry.get(asset) if asset in self.registry else None
+            latest = self.latest_materializations()
+        else:
+            from arco_nb.flow.as_of import materializations_as_of, moment
+
+            when = moment(as_of, sql=self.sql, catalog=self.catalog)
+            spec, latest = None, materializations_as_of(self.sql, asset, when)
+        parts = readable(latest, asset, spec, partition)
         return read_data(self.store, asset, parts, cache=self._tables)
 
     def run_state(self, run_id: str) -> RunState:
