@@ -8,6 +8,9 @@ RUNTIME_STAMP := $(VENV)/.arco-runtime
 DEV_STAMP := $(VENV)/.arco-dev
 LAB_STAMP := $(VENV)/.arco-lab
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+# Extra arguments for `jupyter lab` in `make lab`, e.g. headless:
+#   make lab LAB_ARGS="--no-browser --ServerApp.ip=127.0.0.1 --port 8888"
+LAB_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev dot demo test lint format typecheck pytest nbval docs bench bench-peers lab clean
@@ -42,13 +45,15 @@ demo: install  ## the tours, then `arco run notebooks/01_quickstart.ipynb`, agai
 	$(BIN)/python examples/core_store_demo.py
 	$(BIN)/python examples/metadata_demo.py
 	$(BIN)/arco run notebooks/01_quickstart.ipynb
-	$(BIN)/arco assets
-	$(BIN)/arco runs --limit 5
-	@$(BIN)/arco lineage orders_clean --format svg -o .arco/quickstart-lineage.svg \
-	  || $(BIN)/arco lineage orders_clean
+	@# The quickstart works in a workspace of its own (%arco use --workspace tutorial-01).
+	$(BIN)/arco --workspace tutorial-01 assets
+	$(BIN)/arco --workspace tutorial-01 runs --limit 5
+	@$(BIN)/arco --workspace tutorial-01 lineage orders_clean --format svg \
+	  -o .arco/quickstart-lineage.svg || $(BIN)/arco --workspace tutorial-01 lineage orders_clean
 
 test: install-dev  ## everything CI checks: lint, types, tests with coverage, notebooks, docs
 	@sh scripts/ensure-dot.sh
+	@sh scripts/ensure-chromium.sh
 	$(MAKE) --no-print-directory lint typecheck pytest nbval docs
 
 lint: install-dev  ## ruff lint and format check
@@ -88,7 +93,8 @@ bench-peers:  ## Arco beside Dagster and JupySQL, in a throwaway environment of 
 
 lab: $(LAB_STAMP)  ## JupyterLab on notebooks/, opened on the quickstart (installs only what Lab needs)
 	@sh scripts/ensure-dot.sh --optional
-	cd notebooks && $(abspath $(BIN))/jupyter lab 01_quickstart.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
+	cd notebooks && $(abspath $(BIN))/jupyter lab 01_quickstart.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  $(LAB_ARGS)
 
 clean:  ## remove build products (keeps .venv and ./.arco)
 	rm -rf docs/_build build dist .coverage .coverage.* htmlcov .mypy_cache .ruff_cache
