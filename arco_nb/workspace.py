@@ -379,6 +379,43 @@ class Workspace:
         parts = readable(latest, asset, spec, partition)
         return read_data(self.store, asset, parts, cache=self._tables)
 
+    def rerun(self, run_id: str, *, same_code: bool = False, **options: Any) -> list[RunResult]:
+        """Run again, forced, the tasks run ``run_id`` ran (not those it found up to date):
+        with today's definitions, or with ``same_code`` the ones it ran with, from the
+        catalog's history. ``options`` go to :meth:`run` (``executor=...``). One run per set
+        of partition keys: usually one.
+
+        Raises
+        ------
+        RunNotFound, ConfigError
+            No such run; it ran nothing, has not finished, or (``same_code``) ran code the
+            catalog's history no longer holds.
+        """
+        from arco_nb.flow.rerun import registry_of_run, replay_groups
+
+        groups = replay_groups(run_id, self.tasks(run_id))  # RunNotFound first
+        ws = self
+        if same_code:
+            [(finished,)] = self.sql(
+                "select finished_at from arco.runs where run_id = ?", [run_id]
+            ).fetchall()
+            codes = self.sql(
+                "select asset, any_value(code_version) from arco.materializations "
+                "where run_id = ? group by asset",
+                [run_id],
+            ).fetchall()
+            registry = registry_of_run(self.catalog, run_id, finished, dict(codes))
+            s = self.settings
+            ws = Workspace(
+                s.root,
+                tenant=s.tenant,
+                workspace=s.workspace,
+                storage_options=s.storage_options,
+                sandbox=self.sandbox,
+                registry=registry,
+            )
+        return [ws.run(sel, partitions=keys, force=True, **options) for sel, keys in groups]
+
     def run_state(self, run_id: str) -> RunState:
         """Rebuild run ``run_id`` from its events alone."""
         from arco_nb.core.errors import RunNotFound

@@ -20,6 +20,7 @@ __all__ = ["LAZY_COMMANDS", "ArcoGroup", "NoPandas", "cli"]
 # is imported when the command is used (or listed by --help), never at import time.
 LAZY_COMMANDS = {
     "run": "arco_nb.cli.run_cmd:run",
+    "rerun": "arco_nb.cli.rerun_cmd:rerun",
     "plan": "arco_nb.cli.inspect_cmds:plan",
     "explain": "arco_nb.cli.inspect_cmds:explain",
     "assets": "arco_nb.cli.inspect_cmds:assets",
@@ -128,6 +129,7 @@ def cli(
       arco assets                                what is defined, and its state
       arco runs --status failed                  recent failed runs
       arco show RUN_ID                           one run: tasks, timings, errors
+      arco rerun RUN_ID --same-code              that run's tasks again, with its code
       arco lineage orders --format svg -o orders.svg
       arco sql "select asset, rows from arco.materializations" --csv
       arco --root s3://bucket/lake --tenant acme assets
