@@ -3,16 +3,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arco_nb.catalog.model import AssetDef, CatalogState, Namespace, Table
+from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
 
-__all__ = ["CatalogDiff", "Change", "ChangeKind", "diff_states"]
+__all__ = ["CatalogDiff", "Change", "ChangeKind", "ColumnChange", "column_changes", "diff_states"]
 
 ChangeKind = Literal["namespace", "table", "asset"]
 _PARTS: tuple[ChangeKind, ...] = ("namespace", "table", "asset")
+ColumnChangeKind = Literal["added", "removed", "type changed", "nullability changed"]
+
+
+@dataclass(frozen=True)
+class ColumnChange:
+    """One column's change between two schemas: ``before``/``after`` are the types (or
+    ``nullable``/``not null`` for a change of nullability)."""
+
+    kind: ColumnChangeKind
+    column: str
+    before: str = ""
+    after: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"+{self.column} {self.after}"
+        if self.kind == "removed":
+            return f"-{self.column} {self.before}"
+        return f"{self.column} {self.before} -> {self.after}"
+
+
+def column_changes(before: Sequence[Column], after: Sequence[Column]) -> list[ColumnChange]:
+    """How a schema changed, column by column, in the new schema's order (removed ones last):
+    added, removed, type changed, nullability changed. A column's description is not part of
+    its schema."""
+    old = {c.name: c for c in before}
+    found: list[ColumnChange] = []
+    for col in after:
+        was = old.get(col.name)
+        if was is None:
+            found.append(ColumnChange("added", col.name, after=col.type))
+            continue
+        if was.type != col.type:
+            found.append(ColumnChange("type changed", col.name, was.type, col.type))
+        if was.nullable != col.nullable:
+            found.append(ColumnChange("nullability changed", col.name, _null(was), _null(col)))
+    names = {c.name for c in after}
+    found += [ColumnChange("removed", c.name, before=c.type) for c in before if c.name not in names]
+    return found
+
+
+def _null(column: Column) -> str:
+    return "nullable" if column.nullable else "not null"
 
 
 @dataclass(frozen=True)
@@ -40,9 +83,23 @@ class Change:
         old, new = self.before.to_json(), self.after.to_json()
         return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
 
+    def columns(self) -> list[ColumnChange]:
+        """For a changed table, how its columns changed (added, removed, type, nullability)."""
+        if isinstance(self.before, Table) and isinstance(self.after, Table):
+            return column_changes(self.before.columns, self.after.columns)
+        return []
+
     def __str__(self) -> str:
         sign = {"added": "+", "removed": "-", "changed": "~"}[self.action]
-        detail = f" ({', '.join(self.fields())})" if self.action == "changed" else ""
+        detail = ""
+        if self.action == "changed":
+            # The columns themselves, where they changed more than their descriptions.
+            columns = ", ".join(map(str, self.columns()))
+            parts = [
+                f"columns: {columns}" if name == "columns" and columns else name
+                for name in self.fields()
+            ]
+            detail = f" ({('; ' if columns else ', ').join(parts)})"
         return f"{sign} {self.kind} {self.name}{detail}"
 
 
