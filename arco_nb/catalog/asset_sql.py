@@ -116,30 +116,22 @@ def table_refs(con: duckdb.DuckDBPyConnection, query: str) -> TableRefs:
     tree = json.loads(raw)
     if tree.get("error"):
         return _token_refs(query)
+    from arco_nb.catalog.sql_tree import walk_sql
+
     names: set[str] = set()
-    ctes: set[str] = set()
     listing = False
 
-    def walk(node: Any) -> None:
+    def visit(node: Mapping[str, Any]) -> None:
         nonlocal listing
-        if isinstance(node, dict):
-            kind = node.get("type")
-            if kind in ("BASE_TABLE", "SHOW_REF"):
-                listing |= _add_ref(node, names)
-            elif kind == "TABLE_FUNCTION":
-                function = node.get("function") or {}
-                listing |= str(function.get("function_name", "")).lower() in _LISTING_FUNCTIONS
-            cte_map = node.get("cte_map")
-            if isinstance(cte_map, dict):
-                ctes.update(str(e.get("key", "")).lower() for e in cte_map.get("map", []))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
+        kind = node.get("type")
+        if kind in ("BASE_TABLE", "SHOW_REF"):
+            listing |= _add_ref(node, names)
+        elif kind == "TABLE_FUNCTION":
+            function = node.get("function") or {}
+            listing |= str(function.get("function_name", "")).lower() in _LISTING_FUNCTIONS
 
-    walk(tree)
-    return TableRefs(frozenset(names), frozenset(ctes), listing)
+    ctes = walk_sql(tree, visit)
+    return TableRefs(frozenset(names), ctes, listing)
 
 
 def _add_ref(node: Mapping[str, Any], names: set[str]) -> bool:

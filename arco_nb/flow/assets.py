@@ -14,7 +14,7 @@ import inspect
 import json
 import textwrap
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -183,24 +183,15 @@ def sql_table_refs(sql: str, *, asset: str = "?") -> set[str]:
             f"SQL does not parse: {tree.get('error_message', 'syntax error')}",
             hint="Fix the query; DuckDB's SQL dialect is expected",
         )
+    from arco_nb.catalog.sql_tree import walk_sql
+
     tables: set[str] = set()
-    ctes: set[str] = set()
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE" and node.get("table_name"):
-                tables.add(str(node["table_name"]).lower())
-            cte_map = node.get("cte_map")
-            if isinstance(cte_map, dict):
-                ctes.update(str(e.get("key", "")).lower() for e in cte_map.get("map", []))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
+    def visit(node: Mapping[str, Any]) -> None:
+        if node.get("type") == "BASE_TABLE" and node.get("table_name"):
+            tables.add(str(node["table_name"]).lower())
 
-    walk(tree)
-    return tables - ctes
+    return tables - walk_sql(tree, visit)
 
 
 def listed_spec(record: AssetDef) -> AssetSpec:
