@@ -55,15 +55,8 @@ def test_a_point_that_does_not_exist_is_one_clear_error(
         ws.read("base", as_of=as_of)  # type: ignore[arg-type]
 
 
-def test_partitions_made_later_are_not_there_as_of_earlier(memory_root: str) -> None:
-    registry = Registry()
-    sql_asset(
-        "days",
-        "select getvariable('partition_key') as day",
-        partitions="static:a,b,c",
-        registry=registry,
-    )
-    ws = Workspace(memory_root, registry=registry)
+def test_partitions_made_later_are_not_there_as_of_earlier(days: Workspace) -> None:
+    ws = days
     early = ws.run(partitions="a,b")
     ws.run(partitions="c")
     assert sorted(ws.read("days")["day"].to_pylist()) == ["a", "b", "c"]

@@ -56,15 +56,8 @@ def test_only_what_the_run_ran_runs_again(memory_root: str) -> None:
         ws.rerun("01m8dzzzzzzzzzzzzzzzzzzzzz")
 
 
-def test_partitions_run_again_with_their_keys(memory_root: str) -> None:
-    registry = Registry()
-    sql_asset(
-        "days",
-        "select getvariable('partition_key') as day",
-        partitions="static:a,b,c",
-        registry=registry,
-    )
-    ws = Workspace(memory_root, registry=registry)
+def test_partitions_run_again_with_their_keys(days: Workspace) -> None:
+    ws = days
     first = ws.run(partitions="a,c")
     [again] = ws.rerun(first.run_id)
     assert [t.partition for t in again.plan.tasks] == ["a", "c"]
