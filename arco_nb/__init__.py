@@ -11,7 +11,7 @@ from arco_nb._extension import load_ipython_extension, unload_ipython_extension
 from arco_nb._version import __version__
 from arco_nb.catalog.catalog import Catalog
 from arco_nb.catalog.checkpoints import Checkpoint
-from arco_nb.catalog.diff import CatalogDiff, Change, ChangeKind
+from arco_nb.catalog.diff import CatalogDiff, Change, ChangeKind, ColumnChange, ColumnChangeKind
 from arco_nb.catalog.doctor import DoctorFinding, DoctorReport
 from arco_nb.catalog.eventlog import CompactionResult, EventLog, Manifest, PartInfo
 from arco_nb.catalog.events import Event, RunStatus, TaskStatus
@@ -98,6 +98,8 @@ __all__ = [
     "ChangeKind",
     "Checkpoint",
     "Column",
+    "ColumnChange",
+    "ColumnChangeKind",
     "CommitConflict",
     "CommitInfo",
     "CompactionResult",

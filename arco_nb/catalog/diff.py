@@ -9,7 +9,15 @@ from typing import Any, Literal
 
 from arco_nb.catalog.model import AssetDef, CatalogState, Column, Namespace, Table
 
-__all__ = ["CatalogDiff", "Change", "ChangeKind", "ColumnChange", "column_changes", "diff_states"]
+__all__ = [
+    "CatalogDiff",
+    "Change",
+    "ChangeKind",
+    "ColumnChange",
+    "ColumnChangeKind",
+    "column_changes",
+    "diff_states",
+]
 
 ChangeKind = Literal["namespace", "table", "asset"]
 _PARTS: tuple[ChangeKind, ...] = ("namespace", "table", "asset")
