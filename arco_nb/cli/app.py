@@ -65,22 +65,24 @@ class ArcoGroup(click.Group):
         return command
 
 
+def _storage_options(values: tuple[str, ...]) -> dict[str, str]:
+    from arco_nb.core.errors import ConfigError
+    from arco_nb.core.settings import parse_options
+
+    try:
+        return parse_options(values)
+    except ConfigError as exc:  # before any command runs: click's own usage error
+        raise click.BadParameter(
+            exc.message.removeprefix("--storage-option "), param_hint="--storage-option"
+        ) from None
+
+
 class NoPandas:
     """An import finder that says pandas is not installed (see :func:`arco_nb.cli.main`)."""
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:  # noqa: ARG002
         if name == "pandas" or name.startswith("pandas."):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-
-def _options(values: tuple[str, ...]) -> dict[str, str]:
-    found = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--storage-option")
-        found[key] = value
-    return found
 
 
 @click.group(
@@ -137,7 +139,7 @@ def cli(
     Settings also come from ARCO_ROOT, ARCO_TENANT, ARCO_WORKSPACE and ARCO_SQL_SANDBOX, and
     the store from the nearest arco.toml (`arco init` writes one).
     """
-    ctx.obj = Settings(root, tenant, workspace, _options(storage_options), sql_sandbox)
+    ctx.obj = Settings(root, tenant, workspace, _storage_options(storage_options), sql_sandbox)
     if ctx.invoked_subcommand is None:  # plain `arco`: the help, and which store it would use
         click.echo(ctx.get_help())
         click.echo(f"\nStore: {ctx.obj.resolve().describe('--root')}")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -53,6 +53,7 @@ __all__ = [
     "executor_name",
     "normalise_root",
     "parse_bool",
+    "parse_options",
 ]
 
 DEFAULT_ROOT = "./.arco"
@@ -211,6 +212,27 @@ def normalise_root(root: str) -> str:
         return f"{scheme}://{path}"
     # Local paths are pinned at construction so a later chdir cannot move the workspace.
     return os.path.abspath(os.path.expanduser(root))
+
+
+def parse_options(values: Iterable[str]) -> dict[str, str]:
+    """``--storage-option KEY=VALUE`` arguments as fsspec options (the command line's and
+    ``%arco use``'s).
+
+    Raises
+    ------
+    ConfigError
+        For an item that is not ``KEY=VALUE``.
+    """
+    found = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(
+                f"--storage-option {item!r} is not KEY=VALUE",
+                hint="e.g. --storage-option endpoint_url=http://127.0.0.1:9000",
+            )
+        found[key] = value
+    return found
 
 
 def executor_name(value: str) -> ExecutorName:

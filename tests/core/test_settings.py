@@ -81,3 +81,16 @@ def test_the_workspace_and_the_magics_read_the_same_settings(
     assert ws.scope.tenant == "acme"
     assert ws.sandbox is True
     assert Workspace(sandbox=False).sandbox is False
+
+
+def test_storage_options_from_key_value_arguments() -> None:
+    from arco_nb.core.settings import parse_options
+
+    assert parse_options(["endpoint_url=http://x:9000", "key=a=b"]) == {
+        "endpoint_url": "http://x:9000",
+        "key": "a=b",
+    }
+    with pytest.raises(ConfigError, match="'nokey' is not KEY=VALUE"):
+        parse_options(["nokey"])
+    with pytest.raises(ConfigError, match="'=v' is not KEY=VALUE"):
+        parse_options(["=v"])

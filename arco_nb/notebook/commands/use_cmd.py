@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 )
 def command(session: Session, line: str, cell: str | None) -> Message:  # noqa: ARG001
     """Switch this notebook to another root, tenant or workspace."""
+    from arco_nb.core.settings import parse_options
     from arco_nb.core.tenancy import TenantScope
 
     args = parse_argstring(command, line)
@@ -37,7 +38,7 @@ def command(session: Session, line: str, cell: str | None) -> Message:  # noqa: 
             "%arco use needs a root, --tenant, --workspace or --storage-option, "
             "e.g. %arco use --workspace tutorial-03"
         )
-    options = _options(args.storage_options) if args.storage_options else None
+    options = parse_options(args.storage_options) if args.storage_options else None
     settings = session.settings
     root = args.root or settings.root or None
     # Check before changing anything, so a bad id leaves the session as it was.
@@ -57,13 +58,3 @@ def command(session: Session, line: str, cell: str | None) -> Message:  # noqa: 
         settings.storage_options = options
     session.reset()
     return Message(f"Arco metadata now in {session.where()}")
-
-
-def _options(values: list[str]) -> dict[str, str]:
-    found = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--storage-option {item!r} is not KEY=VALUE")
-        found[key] = value
-    return found
