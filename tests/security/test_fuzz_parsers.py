@@ -34,7 +34,7 @@ from IPython.core.error import UsageError
 
 from arco_nb import ArcoError
 from arco_nb.catalog.model import check_name
-from arco_nb.cli.app import _options, cli
+from arco_nb.cli.app import _storage_options, cli
 from arco_nb.core.sandbox import check_read_only, sandboxed_connection
 from arco_nb.core.tenancy import TenantScope, check_id, check_key
 from arco_nb.flow.assets import Registry, default_registry, sql_asset
@@ -501,7 +501,7 @@ def cli_root(tmp_path_factory: pytest.TempPathFactory) -> str:
 @example(("key==",))
 def test_storage_option_parser(values: tuple[str, ...]) -> None:
     try:
-        found = _options(values)
+        found = _storage_options(values)
     except click.BadParameter:
         return
     assert all(key and isinstance(value, str) for key, value in found.items())
